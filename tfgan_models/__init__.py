@@ -1,0 +1,1 @@
+from tfgan_models import registry

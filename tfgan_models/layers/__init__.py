@@ -1,0 +1,5 @@
+"""Layers shared by two or more variants."""
+
+from tfgan_models.layers.maxout import Maxout
+
+__all__ = ["Maxout"]

@@ -1,0 +1,145 @@
+"""DCGAN: Radford, Metz & Chintala 2015, "Unsupervised Representation Learning
+with Deep Convolutional Generative Adversarial Networks" (arXiv:1511.06434).
+
+Architecture guidelines of the paper (sec. 3), as built by :func:`dcgan_generator`
+and :func:`dcgan_discriminator`:
+    * strided convolutions in D, fractionally-strided (transposed) ones in G;
+    * batch norm in both, except G's output layer and D's input layer;
+    * no fully connected hidden layers (z is projected and reshaped to 4x4);
+    * ReLU in G with tanh output; LeakyReLU(0.2) in D;
+    * weights ~ N(0, 0.02); Adam(lr 2e-4, beta_1 0.5); minibatch 128.
+The game is the non-saturating GAN of Goodfellow et al. 2014.
+
+Element spec: ``images`` ``(B, H, W, C)`` in [-1, 1] with H = W = 4 * 2^k, or
+a tuple whose first entry is that. 2-D points use the PacGAN MLPs.
+"""
+
+import tensorflow as tf
+import keras
+
+from tfgan_models.losses import minimax_discriminator_loss, non_saturating_generator_loss
+from tfgan_models.models.gan import GRID25, PACGAN_ADAM, RING8, fill_networks
+from tfgan_models.models.gan_model import GANModel
+from tfgan_models.registry import register_variant
+
+
+def _init():
+    return keras.initializers.RandomNormal(0.0, 0.02)
+
+
+def num_upsamplings(data_shape):
+    """k such that H = W = 4 * 2^k; a clear error for sizes DCGAN cannot produce."""
+    if len(data_shape) != 3:
+        raise ValueError(f"DCGAN networks need an image shape (H, W, C), received {tuple(data_shape)}.")
+    h, w, _ = data_shape
+    k = max(int(h) // 4, 1).bit_length() - 1
+    if h != w or h < 8 or h != 4 * 2**k:
+        raise ValueError(
+            f"DCGAN networks produce square images of 4 * 2^k pixels (8, 16, 32, 64, ...); "
+            f"received {h}x{w}."
+        )
+    return k
+
+
+def dcgan_generator(data_shape, latent_dim=100, width=64, name="generator"):
+    """z (B, latent_dim) -> images (B, H, W, C) in [-1, 1]; 4x4 with width*2^(k-1) channels first."""
+    k = num_upsamplings(data_shape)
+    channels = width * 2 ** (k - 1)
+    z = keras.Input((latent_dim,), name="z")
+    x = keras.layers.Dense(4 * 4 * channels, use_bias=False, kernel_initializer=_init(), name="project")(z)
+    x = keras.layers.Reshape((4, 4, channels))(x)  # (B, 4, 4, width * 2^(k-1))
+    x = keras.layers.BatchNormalization(name="bn_0")(x)
+    x = keras.layers.ReLU()(x)
+    for i in range(1, k):
+        channels //= 2
+        x = keras.layers.Conv2DTranspose(channels, 4, 2, "same", use_bias=False,
+                                         kernel_initializer=_init(), name=f"up_{i}")(x)
+        x = keras.layers.BatchNormalization(name=f"bn_{i}")(x)
+        x = keras.layers.ReLU()(x)
+    x = keras.layers.Conv2DTranspose(data_shape[-1], 4, 2, "same", kernel_initializer=_init(),
+                                     name=f"up_{k}")(x)
+    images = keras.layers.Activation("tanh", name="images")(x)
+    return keras.Model(z, images, name=name)
+
+
+def dcgan_discriminator(data_shape, width=64, norm="batch", name="discriminator"):
+    """images (B, H, W, C) -> logits (B, 1); ``norm`` in {"batch", "layer", None}.
+
+    WGAN-GP replaces batch norm by layer norm, since its penalty is per sample.
+    """
+    if norm not in ("batch", "layer", None):
+        raise ValueError(f"norm must be 'batch', 'layer' or None, received {norm!r}.")
+    k = num_upsamplings(data_shape)
+    images = keras.Input(tuple(data_shape), name="images")
+    x = keras.layers.Conv2D(width, 4, 2, "same", kernel_initializer=_init(), name="down_1")(images)
+    x = keras.layers.LeakyReLU(0.2)(x)
+    channels = width
+    for i in range(2, k + 1):
+        channels *= 2
+        x = keras.layers.Conv2D(channels, 4, 2, "same", use_bias=norm is None,
+                                kernel_initializer=_init(), name=f"down_{i}")(x)
+        if norm == "batch":
+            x = keras.layers.BatchNormalization(name=f"bn_{i}")(x)
+        elif norm == "layer":
+            x = keras.layers.LayerNormalization(axis=[1, 2, 3], name=f"ln_{i}")(x)
+        x = keras.layers.LeakyReLU(0.2)(x)
+    x = keras.layers.Flatten()(x)  # (B, 4 * 4 * width * 2^(k-1))
+    logits = keras.layers.Dense(1, kernel_initializer=_init(), name="logits")(x)
+    return keras.Model(images, logits, name=name)
+
+
+PRESETS = {
+    # paper: 64x64, 1024 channels at 4x4 (Fig. 1), z of 100, batch 128
+    "paper": dict(data="digits", data_shape=(64, 64, 1), latent_dim=100, width=128, batch_size=128, epochs=25),
+    # demo: 32x32 embedded digits, half-width networks, a few CPU minutes
+    "demo": dict(data="digits", data_shape=(32, 32, 1), latent_dim=64, width=32, batch_size=64, epochs=40),
+    # tiny: test size
+    "tiny": dict(data="digits", data_shape=(8, 8, 1), latent_dim=8, width=4, batch_size=8, epochs=1,
+                 steps_per_epoch=2),
+    "ring8": dict(RING8, g_optimizer=PACGAN_ADAM, d_optimizer=PACGAN_ADAM),
+    "grid25": dict(GRID25, g_optimizer=PACGAN_ADAM, d_optimizer=PACGAN_ADAM),
+}
+
+
+@keras.saving.register_keras_serializable(package="tfgan_models")
+@register_variant("dcgan", PRESETS)
+class DCGAN(GANModel):
+    """Deep convolutional GAN (Radford et al. 2015).
+
+    Args:
+        data_shape: ``(H, W, C)`` with H = W = 4 * 2^k, or ``(2,)`` for points.
+        latent_dim: size of z ~ N(0, I) (100 in the paper).
+        width: channels of D's first layer and G's last hidden layer.
+        generator, discriminator: optional networks replacing the defaults.
+        **kwargs: ``discriminator_steps``, ``ema_decay``, ``seed``; see :class:`GANModel`.
+    """
+
+    def __init__(self, data_shape=(64, 64, 3), latent_dim=100, width=64,
+                 generator=None, discriminator=None, **kwargs):
+        generator, discriminator = fill_networks(
+            generator, discriminator, data_shape, latent_dim,
+            lambda: (dcgan_generator(data_shape, latent_dim, width), dcgan_discriminator(data_shape, width)))
+        super().__init__(generator=generator, discriminator=discriminator,
+                         data_shape=data_shape, latent_dim=latent_dim, **kwargs)
+        self.width = width
+
+    def get_config(self):
+        return {**super().get_config(), "width": self.width}
+
+    def train_step(self, data):
+        # 1. D step(s) on fresh real data: descend -[log D(x) + log(1 - D(G(z)))].
+        # 2. G step: descend the non-saturating loss -log D(G(z)).
+        # 3. EMA update (if enabled); report the losses.
+        for real in self.real_batches(self.unpack_real(data)):
+            batch = tf.shape(real)[0]
+            fake = self.generator(self.latents(batch), training=True)
+            with tf.GradientTape() as tape:
+                d_loss = minimax_discriminator_loss(
+                    self.discriminator(real, training=True), self.discriminator(fake, training=True))
+            self.apply_gradients(self.d_optimizer, tape, d_loss, self.discriminator_variables)
+        with tf.GradientTape() as tape:
+            fake = self.generator(self.latents(batch), training=True)
+            g_loss = non_saturating_generator_loss(self.discriminator(fake, training=True))
+        self.apply_gradients(self.g_optimizer, tape, g_loss, self.generator_variables)
+        self.update_ema()
+        return self.track(d_loss=d_loss, g_loss=g_loss)

@@ -1,0 +1,28 @@
+from setuptools import find_packages, setup
+
+setup(
+    name="tfgan_models",
+    version="0.1.0",
+    description="GAN models on TensorFlow 2 / Keras 3: train with model.fit, ship to TF Serving and TFLite.",
+    long_description=open("README.md").read(),
+    long_description_content_type="text/markdown",
+    python_requires=">=3.10",
+    packages=find_packages(include=["tfgan_models", "tfgan_models.*"]),
+    install_requires=[
+        "tensorflow>=2.21,<2.22",
+        "keras>=3.15,<4",
+        "tensorboard>=2.20",
+        "tensorflow-datasets>=4.9",
+        "tensorflow-text>=2.21,<2.22",
+        "ai-edge-litert>=2.3",
+        "scikit-learn>=1.5",
+        "scikit-image>=0.24",
+        "scipy>=1.11",
+        "pillow>=10",
+        "numpy>=1.26",
+    ],
+    extras_require={
+        "test": ["pytest>=8", "nbclient>=0.10", "nbformat>=5.10", "ipykernel>=6"],
+    },
+    entry_points={"console_scripts": ["tfgan=tfgan_models.cli:main"]},
+)

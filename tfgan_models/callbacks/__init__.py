@@ -1,0 +1,13 @@
+"""Callbacks for training GANs with ``model.fit``."""
+
+from tfgan_models.callbacks.images import image_grid, samples_picture, scatter_raster
+from tfgan_models.callbacks.training import (
+    AtomicCheckpoint,
+    HistoryLog,
+    NaNGuard,
+    NonFiniteLossError,
+    SampleGrid,
+)
+
+__all__ = ["AtomicCheckpoint", "HistoryLog", "NaNGuard", "NonFiniteLossError", "SampleGrid",
+           "image_grid", "samples_picture", "scatter_raster"]

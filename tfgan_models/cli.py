@@ -1,0 +1,156 @@
+"""The ``tfgan`` command line: list, train, sample, bench.
+
+Bad input (unknown variant, preset or data spec; a missing folder; an image
+size the architecture cannot produce) prints one line and exits with code 2.
+"""
+
+import argparse
+import os
+import sys
+
+EXIT_BAD_INPUT = 2
+
+
+def _parser():
+    parser = argparse.ArgumentParser(prog="tfgan", description="Train, sample and benchmark GANs.")
+    sub = parser.add_subparsers(dest="command", required=True)
+
+    sub.add_parser("list", help="variants and their presets")
+
+    train = sub.add_parser("train", help="train a variant into a run directory (resumes if interrupted)")
+    train.add_argument("variant")
+    train.add_argument("--preset", help="preset name (default: the variant's CPU demo)")
+    train.add_argument("--data", help="data spec, e.g. digits, ring8, tfds:mnist, folder:PATH")
+    train.add_argument("--epochs", type=int)
+    train.add_argument("--steps-per-epoch", type=int)
+    train.add_argument("--batch-size", type=int, help="examples per discriminator step")
+    train.add_argument("--image-size", type=int, help="square image size (overrides the preset)")
+    train.add_argument("--ema-decay", type=float, help="keep an EMA generator, e.g. 0.999")
+    train.add_argument("--seed", type=int, default=0)
+    train.add_argument("--out", help="run directory (default: runs/VARIANT-PRESET)")
+    train.add_argument("--overwrite", action="store_true", help="replace a finished run in --out")
+
+    sample = sub.add_parser("sample", help="draw samples from a run directory")
+    sample.add_argument("run_dir")
+    sample.add_argument("--n", type=int, default=64)
+    sample.add_argument("--seed", type=int, default=0)
+    sample.add_argument("--out", required=True, help=".png (grid) or .npy (uint8 N,H,W,C)")
+
+    bench = sub.add_parser("bench", help="run a benchmark suite")
+    bench.add_argument("suite", help="mixtures, digits or pipeline")
+    bench.add_argument("--quick", action="store_true", help="one seed, short budget")
+    bench.add_argument("--seeds", type=int, help="number of seeds (default: 3, or 1 with --quick)")
+    bench.add_argument("--json", help="write the results to this JSON file")
+    return parser
+
+
+def _list():
+    from tfgan_models import registry
+
+    for name in registry.list_variants():
+        cls = registry.variant_class(name)
+        print(f"{name:10s} {cls.__name__:8s} {(cls.__doc__ or '').strip().splitlines()[0]}")
+        for preset in registry.list_presets(name):
+            p = registry.preset(name, preset)
+            shape = "x".join(str(d) for d in p.get("data_shape", ()))
+            default = " (default)" if preset == registry.default_preset(name) else ""
+            print(f"    {preset:8s} data={p['data']:8s} shape={shape:9s} batch={p['batch_size']}{default}")
+
+
+def _train(args):
+    from tfgan_models import runs
+
+    settings = runs.run_settings(args.variant, args.preset, data=args.data, epochs=args.epochs,
+                                 steps_per_epoch=args.steps_per_epoch, batch_size=args.batch_size,
+                                 seed=args.seed, image_size=args.image_size, ema_decay=args.ema_decay)
+    out = args.out or os.path.join("runs", f"{settings['variant']}-{settings['preset']}")
+    history = runs.train(settings, out, overwrite=args.overwrite)
+    last = history[-1] if history else {}
+    losses = ", ".join(f"{k}={v:.4f}" for k, v in last.items() if k != "epoch")
+    print(f"trained {settings['variant']}/{settings['preset']} into {out} ({losses})")
+
+
+def _sample(args):
+    from tfgan_models import runs
+
+    array = runs.sample(args.run_dir, n=args.n, seed=args.seed, out=args.out)
+    print(f"wrote {len(array)} samples to {args.out}")
+
+
+def _bench(args):
+    import json
+
+    from tfgan_models.benchmarks import SUITES, format_table
+    from tfgan_models.io import write_json
+
+    if args.suite not in SUITES:
+        raise ValueError(f"unknown benchmark suite {args.suite!r}; known suites: {', '.join(sorted(SUITES))}.")
+    results = SUITES[args.suite](quick=args.quick, seeds=args.seeds)
+    print(format_table(args.suite, results))
+    if args.json:
+        write_json(args.json, results)
+        print(f"wrote {args.json}")
+    else:
+        json.dumps(results)  # fail loudly here, not later, if a suite returns non-JSON data
+
+
+def _import_tensorflow_quietly():
+    """Imports TensorFlow with its C++ start-up banner (oneDNN, CUDA probing) hidden.
+
+    TF 2.21 prints those lines through absl before any log level applies, so
+    the only way to keep a CLI's output readable is to park stderr meanwhile.
+    Anything printed by a failing import is replayed. ``TFGAN_VERBOSE=1`` shows all.
+    """
+    if os.environ.get("TFGAN_VERBOSE") or "tensorflow" in sys.modules:
+        return
+    import tempfile
+
+    sys.stderr.flush()
+    saved = os.dup(2)
+    with tempfile.TemporaryFile() as parked:
+        os.dup2(parked.fileno(), 2)
+        try:
+            import tensorflow as tf
+
+            tf.config.list_physical_devices()
+        except BaseException:
+            os.dup2(saved, 2)
+            parked.seek(0)
+            sys.stderr.write(parked.read().decode(errors="replace"))
+            raise
+        finally:
+            os.dup2(saved, 2)
+            os.close(saved)
+
+
+def main(argv=None):
+    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+    args = _parser().parse_args(argv)
+    _import_tensorflow_quietly()
+    from tfgan_models.callbacks import NonFiniteLossError
+
+    try:
+        if args.command == "list":
+            _list()
+        elif args.command == "train":
+            _train(args)
+        elif args.command == "sample":
+            _sample(args)
+        else:
+            _bench(args)
+    except NonFiniteLossError as err:
+        print(f"tfgan: {err}", file=sys.stderr)
+        return 1
+    except (ValueError, FileNotFoundError, NotADirectoryError) as err:
+        if os.environ.get("TFGAN_DEBUG"):
+            raise
+        print(f"tfgan: error: {err}", file=sys.stderr)
+        return EXIT_BAD_INPUT
+    except KeyboardInterrupt:
+        print("tfgan: interrupted; run the same command again to resume.", file=sys.stderr)
+        return 130
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,170 @@
+"""Run directories: train a registered variant into a folder, resume it, sample from it.
+
+Layout of a run directory::
+
+    config.json      variant, preset, constructor kwargs, run settings, status
+    model.keras      the whole GAN (both networks, optimizers): reload and keep training
+    generator.keras  the generator to sample and export (the EMA one when enabled)
+    history.json     one row of losses per epoch
+    samples/         epoch_0001.png ... from fixed latents
+    logs/            TensorBoard scalars and sample images
+    backup/          present only while a run is unfinished; used to resume it
+"""
+
+import os
+
+import keras
+import numpy as np
+import tensorflow as tf
+
+from tfgan_models import data as data_lib
+from tfgan_models import registry
+from tfgan_models.callbacks import AtomicCheckpoint, HistoryLog, NaNGuard, SampleGrid, samples_picture
+from tfgan_models.callbacks.images import encode_png
+from tfgan_models.io import read_json, write_bytes, write_json
+
+
+class RunError(ValueError):
+    """A run directory cannot be used as asked (finished, or holding another run)."""
+
+
+def run_settings(variant, preset=None, data=None, epochs=None, steps_per_epoch=None,
+                 batch_size=None, seed=0, image_size=None, ema_decay=None):
+    """The full, JSON-able description of a run: preset merged with overrides."""
+    preset = preset or registry.default_preset(variant)
+    model_kwargs, run = registry.split_preset(registry.preset(variant, preset))
+    model_kwargs["seed"] = int(seed)
+    if ema_decay is not None:
+        model_kwargs["ema_decay"] = float(ema_decay)
+    if image_size is not None:
+        shape = list(model_kwargs.get("data_shape", ()))
+        if len(shape) != 3:
+            raise ValueError(f"--image-size applies to image models; {variant}/{preset} models {shape}.")
+        model_kwargs["data_shape"] = [int(image_size), int(image_size), shape[-1]]
+    for key, value in (("data", data), ("epochs", epochs), ("steps_per_epoch", steps_per_epoch),
+                       ("batch_size", batch_size)):
+        if value is not None:
+            run[key] = value
+    for key in ("epochs", "batch_size", "steps_per_epoch"):
+        if run.get(key) is not None and int(run[key]) < 1:
+            raise ValueError(f"{key.replace('_', '-')} must be >= 1, received {run[key]}.")
+    data_lib.parse_spec(run["data"])  # fail early on a bad spec
+    return {"variant": variant, "preset": preset, "model": _jsonable(model_kwargs), "run": run}
+
+
+def _jsonable(kwargs):
+    return {k: list(v) if isinstance(v, tuple) else v for k, v in kwargs.items()}
+
+
+def build_model(settings):
+    """The compiled model described by ``settings`` (see :func:`run_settings`)."""
+    cls = registry.variant_class(settings["variant"])
+    kwargs = dict(settings["model"])
+    if "data_shape" in kwargs:
+        kwargs["data_shape"] = tuple(kwargs["data_shape"])
+    model = cls(**kwargs)
+    run = settings["run"]
+    model.compile(g_optimizer=run.get("g_optimizer"), d_optimizer=run.get("d_optimizer"))
+    return model
+
+
+def training_data(model, settings):
+    """``(dataset, steps_per_epoch)`` feeding ``model`` from the run's data spec."""
+    run = settings["run"]
+    shape = model.data_shape
+    kwargs = dict(image_size=shape[:2], channels=shape[2]) if len(shape) == 3 else {}
+    batch = model.data_batch_size(run["batch_size"])
+    seed = settings["model"].get("seed")
+    dataset = data_lib.load(run["data"], batch_size=batch, seed=seed, **kwargs)
+    got = tuple(dataset.element_spec.shape[1:])
+    if got != shape:
+        raise ValueError(f"data {run['data']!r} yields examples of shape {got}; "
+                         f"{settings['variant']}/{settings['preset']} models {shape}.")
+    steps = run.get("steps_per_epoch")
+    if steps is None:
+        steps = int(dataset.cardinality())
+        if steps < 1:
+            raise ValueError(f"cannot tell the size of {run['data']!r} or it holds fewer than one batch "
+                             f"of {batch}: pass --steps-per-epoch.")
+    return dataset.repeat(), int(steps)
+
+
+def train(settings, out, overwrite=False, verbose="auto", callbacks=()):
+    """Trains the run described by ``settings`` into ``out``; resumes an interrupted run there.
+
+    Returns the history rows. Raises :class:`RunError` when ``out`` holds a
+    finished run (unless ``overwrite``) or a run with other settings.
+    """
+    config_path = os.path.join(out, "config.json")
+    backup = os.path.join(out, "backup")
+    if os.path.exists(config_path) and not overwrite:
+        previous = read_json(config_path)
+        if previous.get("settings") != _roundtrip(settings):
+            raise RunError(f"{out} holds a different run ({previous.get('settings', {}).get('variant')}); "
+                           "use another --out, or --overwrite to replace it.")
+        if previous.get("status") == "complete":
+            raise RunError(f"{out} holds a finished run; use another --out, or --overwrite to train it again.")
+    if overwrite:
+        for name in ("history.json", "config.json"):
+            if os.path.exists(os.path.join(out, name)):
+                os.remove(os.path.join(out, name))
+        if os.path.isdir(backup):
+            import shutil
+            shutil.rmtree(backup)
+    keras.utils.set_random_seed(int(settings["model"].get("seed") or 0))
+    model = build_model(settings)
+    dataset, steps = training_data(model, settings)
+    write_json(config_path, {"settings": settings, "status": "running"})
+    model_path = os.path.join(out, "model.keras")
+    history = keras.callbacks.History()
+    fit_callbacks = [
+        keras.callbacks.BackupAndRestore(backup),
+        NaNGuard(checkpoint_hint=f"The last good checkpoint is kept at {model_path}; "
+                                 "rerunning the same command resumes from the last completed epoch."),
+        SampleGrid(os.path.join(out, "samples"), log_dir=os.path.join(out, "logs")),
+        AtomicCheckpoint(model_path, os.path.join(out, "generator.keras")),
+        HistoryLog(os.path.join(out, "history.json")),
+        keras.callbacks.TensorBoard(os.path.join(out, "logs"), write_graph=False),
+        history,
+        *callbacks,
+    ]
+    model.fit(dataset, epochs=int(settings["run"]["epochs"]), steps_per_epoch=steps,
+              callbacks=fit_callbacks, verbose=verbose, shuffle=False)
+    write_json(config_path, {"settings": settings, "status": "complete"})
+    return read_json(os.path.join(out, "history.json"))
+
+
+def _roundtrip(settings):
+    import json
+    return json.loads(json.dumps(settings, default=list))
+
+
+def load_generator(run_dir):
+    """``(generator keras.Model, settings)`` of a run directory."""
+    path = os.path.join(run_dir, "generator.keras")
+    if not os.path.isdir(run_dir):
+        raise FileNotFoundError(f"run directory {run_dir!r} does not exist.")
+    if not os.path.exists(path):
+        raise FileNotFoundError(f"{run_dir!r} holds no generator.keras yet (no epoch has finished).")
+    settings = read_json(os.path.join(run_dir, "config.json"))["settings"]
+    return keras.models.load_model(path), settings
+
+
+def sample(run_dir, n=64, seed=0, out="samples.png"):
+    """Writes ``n`` samples of a run: ``.png`` a grid, ``.npy`` uint8 ``(N, H, W, C)``
+    (2-D points: float32 ``(N, 2)``). Returns the array written or pictured."""
+    if int(n) < 1:
+        raise ValueError(f"--n must be >= 1, received {n}.")
+    if not out.endswith((".png", ".npy")):
+        raise ValueError(f"--out must end in .png or .npy, received {out!r}.")
+    generator, _ = load_generator(run_dir)
+    z = keras.random.normal((int(n), generator.input_shape[-1]), seed=int(seed))
+    samples = np.asarray(generator.predict(z, batch_size=256, verbose=0), dtype="float32")
+    if out.endswith(".npy"):
+        array = samples if samples.ndim == 2 else data_lib.to_uint8(samples)
+        with open(out + ".tmp", "wb") as f:
+            np.save(f, array)
+        os.replace(out + ".tmp", out)
+        return array
+    write_bytes(out, encode_png(samples_picture(samples)))
+    return samples

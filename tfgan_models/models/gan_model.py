@@ -4,6 +4,8 @@ The algorithms live in the subclasses, one paper per file; this file holds
 nothing a paper would describe.
 """
 
+import copy
+
 import numpy as np
 import tensorflow as tf
 import keras
@@ -115,7 +117,7 @@ class GANModel(keras.Model):
 
     @classmethod
     def from_config(cls, config):
-        config = dict(config)
+        config = copy.deepcopy(config)  # deserialisation consumes nested dicts
         for key in ("generator", "discriminator"):
             if isinstance(config.get(key), dict):
                 config[key] = keras.saving.deserialize_keras_object(config[key])
@@ -186,7 +188,13 @@ class GANModel(keras.Model):
         return ops.cast(real, self.compute_dtype)
 
     def real_batches(self, real):
-        """Splits the step's batch into ``discriminator_steps`` disjoint chunks."""
+        """Splits the step's batch into ``discriminator_steps`` disjoint chunks.
+
+        Chunk ``i`` takes examples ``i, i + n, i + 2n, ...``: strided rather than
+        contiguous, so that under ``tf.distribute`` (which hands each replica a
+        contiguous slice of the global batch) the replicas' chunk ``i`` together
+        are exactly the single-device chunk ``i``.
+        """
         n = self.discriminator_steps
         if n == 1:
             return [real]
@@ -197,7 +205,8 @@ class GANModel(keras.Model):
                 f"data: use a batch size divisible by {n} (model.data_batch_size(B) gives it) "
                 "and drop_remainder=True."
             )
-        return tf.split(real, n, axis=0)
+        grouped = ops.reshape(real, (-1, n) + tuple(real.shape[1:]))  # (B / n, n, ...)
+        return [grouped[:, i] for i in range(n)]
 
     def noise(self, shape, distribution="normal"):
         """Noise of ``shape`` (batch axis first) for this replica.

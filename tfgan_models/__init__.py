@@ -17,7 +17,8 @@ import importlib
 __version__ = "0.1.0"
 
 _SUBMODULES = ("callbacks", "data", "losses", "metrics", "models", "registry", "runs", "benchmarks")
-_CLASSES = {name: "tfgan_models.models" for name in ("DCGAN", "GAN", "GANModel", "LSGAN", "WGAN", "WGANGP")}
+_CLASSES = {name: "tfgan_models.models" for name in (
+    "ACGAN", "CGAN", "ConditionalGANModel", "DCGAN", "GAN", "GANModel", "InfoGAN", "LSGAN", "WGAN", "WGANGP")}
 
 __all__ = ["__version__", *_SUBMODULES, *_CLASSES]
 

@@ -1,4 +1,4 @@
-"""The ``tfgan`` command line: list, train, sample, bench.
+"""The ``tfgan`` command line: list, train, sample, export, bench.
 
 Bad input (unknown variant, preset or data spec; a missing folder; an image
 size the architecture cannot produce) prints one line and exits with code 2.
@@ -35,6 +35,27 @@ def _parser():
     sample.add_argument("--n", type=int, default=64)
     sample.add_argument("--seed", type=int, default=0)
     sample.add_argument("--out", required=True, help=".png (grid) or .npy (uint8 N,H,W,C)")
+    sample.add_argument("--labels", help="conditional variants: comma-separated labels, e.g. 7 or 0,1,2")
+    sample.add_argument("--traverse", help="a traversal grid: 'labels' (cGAN, AC-GAN), "
+                                           "'categorical' or 'continuous:I' (InfoGAN)")
+
+    export = sub.add_parser(
+        "export", help="export a run to a TF Serving SavedModel and TFLite files, with parity gates",
+        description="Writes OUT/NAME/VERSION/ (saved_model.pb there, TFLite files in tflite/) and "
+                    "OUT/NAME/export_report.json. Every artifact is checked against the Keras generator; "
+                    "a failed check leaves nothing behind.")
+    export.add_argument("run_dir")
+    export.add_argument("--formats", default="saved_model,tflite", help="comma list of saved_model, tflite")
+    export.add_argument("--quantize", default="none,fp16,dynamic,int8",
+                        help="comma list of TFLite flavours: none (fp32), fp16, dynamic, int8")
+    export.add_argument("--out", default=os.path.join("export", "models"),
+                        help="model base folder (default: export/models relative to the current "
+                             "directory, the deployment kit's folder when run from the repository root)")
+    export.add_argument("--name", help="model name (default: the run directory's name)")
+    export.add_argument("--version", default="1", help="TF Serving version folder, a positive integer (default 1)")
+    export.add_argument("--input-size", help="fixed TFLite input HxW of image-to-image generators "
+                                             "(default 128x128 super-resolution, 256x256 translation)")
+    export.add_argument("--overwrite", action="store_true", help="replace an existing version")
 
     bench = sub.add_parser("bench", help="run a benchmark suite")
     bench.add_argument("suite", help="mixtures, digits or pipeline")
@@ -73,8 +94,38 @@ def _train(args):
 def _sample(args):
     from tfgan_models import runs
 
-    array = runs.sample(args.run_dir, n=args.n, seed=args.seed, out=args.out)
+    labels = None
+    if args.labels:
+        try:
+            labels = [int(v) for v in args.labels.split(",")]
+        except ValueError:
+            raise ValueError(f"--labels must be comma-separated integers, received {args.labels!r}.") from None
+    array = runs.sample(args.run_dir, n=args.n, seed=args.seed, out=args.out, labels=labels,
+                        traverse=args.traverse)
     print(f"wrote {len(array)} samples to {args.out}")
+
+
+def _export(args):
+    from tfgan_models.export import export_run
+
+    def items(text):
+        return tuple(part.strip() for part in text.split(",") if part.strip())
+
+    entry = export_run(args.run_dir, args.out, formats=items(args.formats), quantizations=items(args.quantize),
+                       name=args.name, version=args.version, input_size=args.input_size,
+                       overwrite=args.overwrite, log=print)
+    name = args.name or os.path.basename(os.path.normpath(os.path.abspath(args.run_dir)))
+    folder = os.path.join(args.out, name, str(int(args.version)))
+    artifacts = [("saved_model", entry["saved_model"])] if "saved_model" in entry else []
+    artifacts += [(f"tflite {q}", e) for q, e in entry.get("tflite", {}).items()]
+    for label, e in artifacts:
+        gate = e["gate"]
+        figure = (f"max|diff| {gate['max_abs_diff']:.2g}" if gate["metric"] == "max_abs_diff"
+                  else f"PSNR {gate['psnr_db'] or float('inf'):.1f} dB")
+        print(f"  {label:16s} {e['size_bytes'] / 1e6:8.3f} MB  {figure} (limit {gate['limit']:g})  "
+              f"{os.path.join(folder, e['path'])}")
+    print(f"exported {name} version {int(args.version)} to {folder} "
+          f"(report: {os.path.join(args.out, name, 'export_report.json')})")
 
 
 def _bench(args):
@@ -136,6 +187,8 @@ def main(argv=None):
             _train(args)
         elif args.command == "sample":
             _sample(args)
+        elif args.command == "export":
+            _export(args)
         else:
             _bench(args)
     except NonFiniteLossError as err:

@@ -75,8 +75,10 @@ def training_data(model, settings):
     kwargs = dict(image_size=shape[:2], channels=shape[2]) if len(shape) == 3 else {}
     batch = model.data_batch_size(run["batch_size"])
     seed = settings["model"].get("seed")
-    dataset = data_lib.load(run["data"], batch_size=batch, seed=seed, **kwargs)
-    got = tuple(dataset.element_spec.shape[1:])
+    labelled = getattr(model, "requires_labels", False)
+    dataset = data_lib.load(run["data"], batch_size=batch, seed=seed, with_labels=labelled, **kwargs)
+    spec = dataset.element_spec[0] if labelled else dataset.element_spec
+    got = tuple(spec.shape[1:])
     if got != shape:
         raise ValueError(f"data {run['data']!r} yields examples of shape {got}; "
                          f"{settings['variant']}/{settings['preset']} models {shape}.")
@@ -150,21 +152,47 @@ def load_generator(run_dir):
     return keras.models.load_model(path), settings
 
 
-def sample(run_dir, n=64, seed=0, out="samples.png"):
-    """Writes ``n`` samples of a run: ``.png`` a grid, ``.npy`` uint8 ``(N, H, W, C)``
-    (2-D points: float32 ``(N, 2)``). Returns the array written or pictured."""
+def load_model(run_dir):
+    """``(model, settings)``: the whole GAN of a run directory (its ``generate`` knows labels and codes)."""
+    path = os.path.join(run_dir, "model.keras")
+    if not os.path.isdir(run_dir):
+        raise FileNotFoundError(f"run directory {run_dir!r} does not exist.")
+    if not os.path.exists(path):
+        raise FileNotFoundError(f"{run_dir!r} holds no model.keras yet (no epoch has finished).")
+    settings = read_json(os.path.join(run_dir, "config.json"))["settings"]
+    return keras.models.load_model(path), settings
+
+
+def sample(run_dir, n=64, seed=0, out="samples.png", labels=None, traverse=None):
+    """Writes samples of a run: ``.png`` a grid, ``.npy`` uint8 ``(N, H, W, C)``
+    (2-D points: float32 ``(N, 2)``). Returns the array written or pictured.
+
+    ``labels`` (conditional variants) gives one label per sample, or one label
+    for all. ``traverse`` draws a latent-traversal grid instead (``labels`` for
+    cGAN/AC-GAN; ``categorical`` or ``continuous:I`` for InfoGAN), one row per
+    fixed noise vector, as in the InfoGAN paper's figures.
+    """
     if int(n) < 1:
         raise ValueError(f"--n must be >= 1, received {n}.")
     if not out.endswith((".png", ".npy")):
         raise ValueError(f"--out must end in .png or .npy, received {out!r}.")
-    generator, _ = load_generator(run_dir)
-    z = keras.random.normal((int(n), generator.input_shape[-1]), seed=int(seed))
-    samples = np.asarray(generator.predict(z, batch_size=256, verbose=0), dtype="float32")
+    model, _ = load_model(run_dir)
+    cols = None
+    if traverse is not None:
+        if not hasattr(model, "traversal"):
+            raise ValueError(f"{type(model).__name__} has no codes or labels to traverse.")
+        samples, cols = model.traversal(traverse, rows=max(1, int(n) // 10), seed=int(seed))
+    else:
+        conditions = {}
+        if labels is not None:
+            labels = np.asarray(labels, "int32").reshape(-1)
+            conditions["labels"] = np.resize(labels, int(n))
+        samples = model.generate(int(n), seed=int(seed), **conditions)
     if out.endswith(".npy"):
         array = samples if samples.ndim == 2 else data_lib.to_uint8(samples)
         with open(out + ".tmp", "wb") as f:
             np.save(f, array)
         os.replace(out + ".tmp", out)
         return array
-    write_bytes(out, encode_png(samples_picture(samples)))
+    write_bytes(out, encode_png(samples_picture(samples, cols=cols)))
     return samples

@@ -12,9 +12,13 @@ from tfgan_models.losses.adversarial import (
     wasserstein_discriminator_loss,
     wasserstein_generator_loss,
 )
+from tfgan_models.losses.information import auxiliary_classifier_loss, categorical_code_loss, gaussian_code_loss
 from tfgan_models.losses.penalties import gradient_penalty
 
 __all__ = [
+    "auxiliary_classifier_loss",
+    "categorical_code_loss",
+    "gaussian_code_loss",
     "gradient_penalty",
     "hinge_discriminator_loss",
     "hinge_generator_loss",

@@ -1,10 +1,15 @@
-"""The GAN variants, one paper per module, and their shared base class."""
+"""The GAN variants, one paper per module, and their shared base classes."""
 
 from tfgan_models.models.gan_model import GANModel
+from tfgan_models.models.conditional import ConditionalGANModel
 from tfgan_models.models.gan import GAN
 from tfgan_models.models.dcgan import DCGAN
 from tfgan_models.models.lsgan import LSGAN
 from tfgan_models.models.wgan import WGAN
 from tfgan_models.models.wgan_gp import WGANGP
+from tfgan_models.models.cgan import CGAN
+from tfgan_models.models.acgan import ACGAN
+from tfgan_models.models.infogan import InfoGAN
 
-__all__ = ["GANModel", "GAN", "DCGAN", "LSGAN", "WGAN", "WGANGP"]
+__all__ = ["GANModel", "ConditionalGANModel", "GAN", "DCGAN", "LSGAN", "WGAN", "WGANGP", "CGAN", "ACGAN",
+           "InfoGAN"]

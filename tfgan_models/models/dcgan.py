@@ -62,10 +62,12 @@ def dcgan_generator(data_shape, latent_dim=100, width=64, name="generator"):
     return keras.Model(z, images, name=name)
 
 
-def dcgan_discriminator(data_shape, width=64, norm="batch", name="discriminator"):
+def dcgan_discriminator(data_shape, width=64, norm="batch", dropout=0.0, name="discriminator"):
     """images (B, H, W, C) -> logits (B, 1); ``norm`` in {"batch", "layer", None}.
 
-    WGAN-GP replaces batch norm by layer norm, since its penalty is per sample.
+    WGAN-GP replaces batch norm by layer norm, since its penalty is per sample;
+    AC-GAN adds dropout after each block. The flattened features are the layer
+    named ``features``, for variants that add heads (AC-GAN's classifier).
     """
     if norm not in ("batch", "layer", None):
         raise ValueError(f"norm must be 'batch', 'layer' or None, received {norm!r}.")
@@ -73,6 +75,8 @@ def dcgan_discriminator(data_shape, width=64, norm="batch", name="discriminator"
     images = keras.Input(tuple(data_shape), name="images")
     x = keras.layers.Conv2D(width, 4, 2, "same", kernel_initializer=_init(), name="down_1")(images)
     x = keras.layers.LeakyReLU(0.2)(x)
+    if dropout:
+        x = keras.layers.Dropout(dropout)(x)
     channels = width
     for i in range(2, k + 1):
         channels *= 2
@@ -83,7 +87,9 @@ def dcgan_discriminator(data_shape, width=64, norm="batch", name="discriminator"
         elif norm == "layer":
             x = keras.layers.LayerNormalization(axis=[1, 2, 3], name=f"ln_{i}")(x)
         x = keras.layers.LeakyReLU(0.2)(x)
-    x = keras.layers.Flatten()(x)  # (B, 4 * 4 * width * 2^(k-1))
+        if dropout:
+            x = keras.layers.Dropout(dropout)(x)
+    x = keras.layers.Flatten(name="features")(x)  # (B, 4 * 4 * width * 2^(k-1))
     logits = keras.layers.Dense(1, kernel_initializer=_init(), name="logits")(x)
     return keras.Model(images, logits, name=name)
 

@@ -83,8 +83,8 @@ class GANModel(keras.Model):
         self.discriminator_steps = int(discriminator_steps)
         self.ema_decay = None if ema_decay is None else float(ema_decay)
         self.seed = seed
-        _check_network("generator", generator, self.input_spec_of_generator(), self.data_shape)
-        _check_network("discriminator", discriminator, self.data_shape, None)
+        _check_network("generator", generator, self.generator_input_shapes(), self.data_shape)
+        _check_network("discriminator", discriminator, self.discriminator_input_shapes(), None)
         self.generator = generator
         self.discriminator = discriminator
         self.generator_ema = None
@@ -97,9 +97,12 @@ class GANModel(keras.Model):
         self.built = True
 
     # ----------------------------------------------------------------- config
-    def input_spec_of_generator(self):
-        """Shape of one generator input, without the batch axis."""
-        return (self.latent_dim,)
+    def generator_input_shapes(self):
+        """Shapes of the generator's inputs, without the batch axis (conditional models add labels)."""
+        return [(self.latent_dim,)]
+
+    def discriminator_input_shapes(self):
+        return [self.data_shape]
 
     def get_config(self):
         return {
@@ -262,10 +265,17 @@ class GANModel(keras.Model):
     def call(self, inputs, training=False):
         return self.inference_generator(inputs, training=training)
 
-    def generate(self, n=None, z=None, seed=None, batch_size=256):
+    def condition_inputs(self, n, seed=None, **conditions):
+        """Generator inputs besides z for ``n`` samples (labels, codes); none here."""
+        if conditions:
+            raise ValueError(f"{type(self).__name__} is unconditional; received {sorted(conditions)}.")
+        return []
+
+    def generate(self, n=None, z=None, seed=None, batch_size=256, **conditions):
         """Samples in [-1, 1] as a float32 NumPy array ``(n, *data_shape)``.
 
         Give either ``n`` (latents drawn from ``seed``) or ``z`` ``(n, latent_dim)``.
+        Conditional variants also take ``labels=`` or ``codes=``.
         """
         if z is None:
             if n is None or int(n) < 1:
@@ -276,25 +286,28 @@ class GANModel(keras.Model):
             raise ValueError(
                 f"z must have shape (n, {self.latent_dim}), received {z.shape}."
             )
-        return np.concatenate(
-            [
-                ops.convert_to_numpy(self.inference_generator(z[i : i + batch_size], training=False))
-                for i in range(0, len(z), batch_size)
-            ]
-        ).astype("float32")
+        extra = self.condition_inputs(len(z), seed=seed, **conditions)
+        batches = []
+        for i in range(0, len(z), batch_size):
+            inputs = [z[i : i + batch_size]] + [c[i : i + batch_size] for c in extra]
+            out = self.inference_generator(inputs if extra else inputs[0], training=False)
+            batches.append(ops.convert_to_numpy(out))
+        return np.concatenate(batches).astype("float32")
 
 
-def _check_network(role, network, input_shape, output_shape):
+def _check_network(role, network, input_shapes, output_shape):
     if not isinstance(network, keras.Model):
         raise ValueError(f"{role} must be a keras.Model, received {type(network).__name__}.")
-    got_in = tuple(network.input_shape[1:]) if hasattr(network, "input_shape") else None
-    if got_in is not None and got_in != tuple(input_shape):
+    got_in = [tuple(t.shape[1:]) for t in network.inputs] if network.inputs else None
+    want_in = [tuple(s) for s in input_shapes]
+    if got_in is not None and got_in != want_in:
+        shown = lambda shapes: shapes[0] if len(shapes) == 1 else shapes  # noqa: E731
         raise ValueError(
-            f"{role} {network.name!r} takes inputs of shape {got_in}; this model feeds it "
-            f"{tuple(input_shape)}."
+            f"{role} {network.name!r} takes inputs of shape {shown(got_in)}; this model feeds it "
+            f"{shown(want_in)}."
         )
-    if output_shape is not None and hasattr(network, "output_shape"):
-        got_out = tuple(network.output_shape[1:])
+    if output_shape is not None and network.outputs:
+        got_out = tuple(network.outputs[0].shape[1:])
         if got_out != tuple(output_shape):
             raise ValueError(
                 f"{role} {network.name!r} produces outputs of shape {got_out}; the data has "

@@ -1,0 +1,121 @@
+"""Digits GANs: every unconditional variant's ``demo`` preset on 32x32 embedded digits.
+
+Protocol (ANCHORS.md, P2), scaled to a 2-core CPU:
+
+* data: all 1,797 embedded digits at 32x32 (the ``demo`` presets' ``data``);
+* networks and optimizers: each variant's ``demo`` preset; ``steps``
+  generator updates (WGAN / WGAN-GP: 5 critic updates each, on fresh data);
+* 1,000 samples scored by :class:`tfgan_models.metrics.DigitsEvaluator`:
+  Fréchet distance on the package classifier's hidden features (FID-style,
+  Heusel et al. 2017) against the train split, with the real-vs-real floor
+  (train vs test split), class shares and KL to uniform (mode dropping),
+  mean confidence.
+
+Throughput ``img_per_s`` counts the real images a step consumes
+(``discriminator_steps * batch_size``) per second of ``fit``.
+"""
+
+import keras
+
+from tfgan_models import data, registry
+from tfgan_models.benchmarks import Timer, fmt, machine_info, render, resolve_seeds, summarize
+from tfgan_models.metrics import DigitsEvaluator
+
+VARIANTS = ("gan", "dcgan", "lsgan", "wgan", "wgan_gp")
+PRESET = "demo"
+IMAGE_SIZE = 32
+NUM_SAMPLES = 1000
+# Measured on 2 CPU cores (demo presets, batch 64): see README of the suite
+# in the module docstring of `run`. FULL_STEPS gives each variant a few
+# minutes; QUICK_STEPS about half a minute.
+FULL_STEPS = 3000
+FULL_SEEDS = 1  # ~20 min for the five variants; pass seeds=3 for a spread
+QUICK_STEPS = 300
+
+
+def train_and_score(variant, seed, steps, evaluator, num_samples=NUM_SAMPLES):
+    """One run of ``variant``'s demo preset: train, sample, score. Returns a row dict."""
+    with Timer() as total:
+        keras.utils.set_random_seed(seed)
+        model = registry.get(variant, PRESET, seed=seed)
+        preset = registry.preset(variant, PRESET)
+        if tuple(model.data_shape[:2]) != (IMAGE_SIZE, IMAGE_SIZE):
+            raise ValueError(f"{variant}/{PRESET} makes {model.data_shape} images; this suite scores "
+                             f"{IMAGE_SIZE}x{IMAGE_SIZE} digits.")
+        per_step = model.data_batch_size(preset["batch_size"])
+        ds = data.load(preset["data"], batch_size=per_step, image_size=IMAGE_SIZE, repeat=True, seed=seed)
+        with Timer() as train:
+            history = model.fit(ds, epochs=1, steps_per_epoch=steps, verbose=0)
+        scores = evaluator.score(model.generate(num_samples, seed=seed))
+    return {
+        "variant": variant, "preset": PRESET, "seed": seed, "steps": steps,
+        "batch_size": preset["batch_size"], "discriminator_steps": model.discriminator_steps,
+        **scores,
+        "final_losses": {k: float(v[-1]) for k, v in history.history.items()},
+        # Both include tracing the step function (a few seconds), so short runs understate speed.
+        "ms_per_step": 1000.0 * train.seconds / steps,
+        "img_per_s": steps * per_step / train.seconds,
+        "train_s": train.seconds, "wall_s": total.seconds,
+    }
+
+
+def run(quick=False, seeds=None, log=print, steps=None, variants=None, num_samples=NUM_SAMPLES):
+    """Runs the suite; ``steps``, ``variants`` and ``num_samples`` override the protocol."""
+    seed_list = resolve_seeds(seeds, quick, FULL_SEEDS)
+    steps = int(steps) if steps is not None else (QUICK_STEPS if quick else FULL_STEPS)
+    if steps < 1:
+        raise ValueError(f"steps must be >= 1, received {steps!r}.")
+    if variants is None:
+        variants = VARIANTS
+    variants = (variants,) if isinstance(variants, str) else tuple(variants)
+    unknown = [v for v in variants if v not in VARIANTS]
+    if unknown or not variants:
+        raise ValueError(f"unknown variant(s) {unknown or variants!r}; known: {', '.join(VARIANTS)}.")
+    rows = []
+    with Timer() as wall:
+        with Timer() as setup:
+            evaluator = DigitsEvaluator(IMAGE_SIZE)  # trains the classifier once (a few seconds)
+            floor = evaluator.real_vs_real_floor
+        log(f"[digits] classifier: test accuracy {evaluator.test_accuracy:.3f}, "
+            f"real-vs-real FD {floor:.2f} ({setup.seconds:.0f} s)")
+        for variant in variants:
+            for seed in seed_list:
+                row = train_and_score(variant, seed, steps, evaluator, num_samples)
+                log(f"[digits] {variant:8s} seed {seed}: FD {row['frechet_distance']:.2f}, "
+                    f"{row['classes_over_5pct']}/10 classes, KL {row['kl_to_uniform']:.3f}, "
+                    f"{row['ms_per_step']:.0f} ms/step, {row['img_per_s']:.0f} img/s, {row['wall_s']:.0f} s")
+                rows.append(row)
+    return {
+        "suite": "digits",
+        "protocol": {
+            "quick": bool(quick), "steps": steps, "seeds": seed_list, "num_samples": num_samples,
+            "variants": list(variants), "preset": PRESET, "image_size": IMAGE_SIZE,
+            "fd_reference": "digits train split (1,400); floor: train vs test split (397)",
+            "evaluator": "package MLP classifier, hidden 'features' layer (64 units)",
+            "img_per_s": "real images consumed per second of fit (discriminator_steps * batch_size per step)",
+        },
+        "machine": machine_info(),
+        "classifier_test_accuracy": evaluator.test_accuracy,
+        "real_vs_real_floor": floor,
+        "wall_time_s": wall.seconds,
+        "rows": rows,
+        "summary": summarize(rows, ("variant",), ("frechet_distance", "classes_over_5pct", "kl_to_uniform",
+                                                  "mean_confidence", "ms_per_step", "img_per_s", "wall_s")),
+    }
+
+
+def format_table(results):
+    """Mean ± std over seeds per variant."""
+    rows = [[s["variant"], str(s["runs"]), fmt(s["frechet_distance"], s["frechet_distance_std"], 2),
+             fmt(s["classes_over_5pct"], s["classes_over_5pct_std"]),
+             fmt(s["kl_to_uniform"], s["kl_to_uniform_std"], 3), fmt(s["mean_confidence"], digits=3),
+             fmt(s["ms_per_step"], digits=0), fmt(s["img_per_s"], digits=0), fmt(s["wall_s"], digits=0)]
+            for s in results["summary"]]
+    p = results["protocol"]
+    head = (f"digits ({p['preset']} presets, {p['image_size']}x{p['image_size']}): {p['steps']} steps, "
+            f"{len(p['seeds'])} seed(s), {p['num_samples']} samples; classifier test accuracy "
+            f"{results['classifier_test_accuracy']:.3f}; real-vs-real FD floor "
+            f"{results['real_vs_real_floor']:.2f}; wall {results['wall_time_s']:.0f} s")
+    return head + "\n\n" + render(
+        ["variant", "runs", "FD", "classes >= 5%", "KL to uniform", "confidence", "ms/step", "img/s", "wall s"],
+        rows)

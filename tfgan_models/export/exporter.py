@@ -1,0 +1,266 @@
+"""`export_run`, `export_saved_model`, `export_tflite`: gated, atomic, versioned exports.
+
+Layout (the TF Serving model base path is ``ROOT/NAME``)::
+
+    ROOT/NAME/export_report.json          figures, sizes and I/O specs of every version
+    ROOT/NAME/VERSION/saved_model.pb      the serving SavedModel, where TF Serving looks
+    ROOT/NAME/VERSION/variables/ ...
+    ROOT/NAME/VERSION/tflite/NAME_none.tflite     fp32
+    ROOT/NAME/VERSION/tflite/NAME_fp16.tflite     float16 weights
+    ROOT/NAME/VERSION/tflite/NAME_dynamic.tflite  int8 weights, float activations
+    ROOT/NAME/VERSION/tflite/NAME_int8.tflite     int8 weights and activations, float32 I/O
+
+A version is built in a hidden staging folder beside it (TF Serving ignores
+names that are not numbers), every gate runs there, and only then is the
+folder renamed into place: a reader sees the old version or the new one,
+never half of one. A failed gate or error leaves nothing behind.
+
+TF Serving loads the highest version of ``ROOT/NAME``, so a TFLite-only
+version (no ``saved_model.pb``) under a served root would fail to load: export
+both formats, or TFLite-only exports to a root TF Serving does not watch.
+"""
+
+import datetime
+import os
+import shutil
+import tempfile
+
+import numpy as np
+import tensorflow as tf
+
+from tfgan_models.export import gates, saved_model, tflite
+from tfgan_models.export.source import parse_size, resolve
+from tfgan_models.io import read_json, write_json
+
+FORMATS = ("saved_model", "tflite")
+REPORT = "export_report.json"
+
+
+def export_run(run_dir, root, formats=FORMATS, quantizations=tflite.QUANTIZATIONS, name=None, version=1,
+               input_size=None, overwrite=False, representative_data=None, log=None):
+    """Exports a run directory (or a Keras generator) into ``ROOT/NAME/VERSION``; returns the report entry.
+
+    Args:
+        run_dir: a run directory (its ``generator.keras``: the EMA generator when
+            the run keeps one), a ``GANModel`` or a Keras generator.
+        root: the model base folder (``tfgan export``'s ``--out``).
+        formats: any of ``"saved_model"``, ``"tflite"``.
+        quantizations: TFLite flavours, any of ``"none"`` (fp32), ``"fp16"``,
+            ``"dynamic"``, ``"int8"``.
+        name: model name (default: the run directory's basename).
+        version: positive integer, the TF Serving version folder.
+        input_size: fixed TFLite input ``(H, W)`` / ``"HxW"`` of image-to-image
+            generators (default 128x128 for super-resolution, 256x256 for
+            translation); latent generators take none.
+        overwrite: replace an existing version (otherwise refused).
+        representative_data: int8 calibration inputs: latents ``(N, latent_dim)``,
+            or images ``(N, H, W, C)`` as uint8 or float in [0, 1]. Default:
+            N(0, I) latents; for image generators, the run's own data pipeline.
+    Raises:
+        ValueError: bad request (unknown format, a size the model cannot
+            take, an existing version, a Flex op), or :class:`GateError`.
+    """
+    formats = _check_choices("format", formats, FORMATS)
+    quantizations = _check_choices("quantization", quantizations, tflite.QUANTIZATIONS)
+    version = _check_version(version)
+    source = resolve(run_dir, name)
+    size = _input_size(source, input_size)
+    base = os.path.join(os.fspath(root), source.name)
+    final = os.path.join(base, str(version))
+    if os.path.exists(final) and not overwrite:
+        raise ValueError(f"{final} already exists; pass --overwrite (overwrite=True) to replace it, "
+                         "or choose another --version.")
+    log = log or (lambda message: None)
+    created = _make_dirs(base)
+    staging = tempfile.mkdtemp(prefix=f".staging-{version}-", dir=base)
+    try:
+        entry = {"created": datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds"),
+                 "generator": source.describe(), "formats": list(formats)}
+        if "saved_model" in formats:
+            log(f"SavedModel of {source.name} ...")
+            entry["saved_model"] = _saved_model(source, staging)
+        if "tflite" in formats:
+            entry["tflite"] = _tflites(source, staging, quantizations, size, representative_data, log)
+        _commit(staging, final, overwrite)
+    except BaseException:
+        shutil.rmtree(staging, ignore_errors=True)
+        for folder in reversed(created):
+            if os.path.isdir(folder) and not os.listdir(folder):
+                os.rmdir(folder)
+        raise
+    _update_report(base, source.name, version, entry)
+    return entry
+
+
+def export_saved_model(source, root, name=None, version=1, overwrite=False):
+    """The TF Serving SavedModel alone into ``ROOT/NAME/VERSION``; see :func:`export_run`."""
+    return export_run(source, root, formats=("saved_model",), name=name, version=version,
+                      overwrite=overwrite)
+
+
+def export_tflite(source, root, quantization="none", name=None, version=1, input_size=None,
+                  representative_data=None, overwrite=False):
+    """``.tflite`` file(s) alone into ``ROOT/NAME/VERSION/tflite/``; see :func:`export_run`.
+
+    ``quantization`` is one of ``none | fp16 | dynamic | int8`` or a list of
+    them. Image-to-image generators get a fixed input of ``input_size``
+    (default 128x128 for super-resolution, 256x256 for translation). int8 is
+    calibrated on ``representative_data`` or, by default, N(0, I) latents or
+    the run's own data pipeline.
+    """
+    quantizations = (quantization,) if isinstance(quantization, str) else tuple(quantization)
+    return export_run(source, root, formats=("tflite",), quantizations=quantizations, name=name,
+                      version=version, input_size=input_size, overwrite=overwrite,
+                      representative_data=representative_data)
+
+
+# ------------------------------------------------------------------ steps
+def _saved_model(source, folder):
+    saved_model.write_saved_model(source, folder)
+    result = gates.check_saved_model(folder, source)
+    loaded = tf.saved_model.load(folder)
+    return {"path": ".", "size_bytes": _tree_size(folder), "gate": result,
+            "signatures": saved_model.signature_specs(loaded)}
+
+
+def _tflites(source, folder, quantizations, size, representative_data, log):
+    out = {}
+    os.makedirs(os.path.join(folder, "tflite"), exist_ok=True)
+    params = int(source.generator.count_params())
+    inputs = gates.gate_inputs_tflite(source, size, _data_images(source, size, 4, seed=1))
+    for q in quantizations:
+        log(f"TFLite {q} of {source.name} ...")
+        calibration = None
+        if q == "int8":
+            calibration, described = representative_set(source, size, representative_data)
+        data = tflite.convert(source, q, size, calibration)
+        rel = os.path.join("tflite", f"{source.name}_{q}.tflite")
+        path = os.path.join(folder, rel)
+        with open(path, "wb") as f:
+            f.write(data)
+        ops = tflite.check_has_weights(path, params, q)
+        out[q] = {"path": rel, "size_bytes": len(data), "io": tflite.io_spec(source, size), "ops": ops,
+                  "gate": gates.check_tflite(path, source, q, inputs)}
+        if calibration is not None:
+            out[q]["calibration"] = described
+    return out
+
+
+def representative_set(source, size, representative_data=None, n=tflite.CALIBRATION_SAMPLES):
+    """``(float32 inputs in .tflite units, description)`` for int8 calibration."""
+    if representative_data is not None:
+        data = np.asarray(representative_data)
+        expected = tflite.input_shape(source, size)[1:]
+        if source.kind == "image" and data.ndim == 4 and data.shape[1:3] != tuple(size):
+            data = tf.image.resize(data.astype("float32"), size).numpy().astype(data.dtype)
+        if data.ndim != len(expected) + 1 or tuple(data.shape[1:]) != tuple(expected) or len(data) == 0:
+            raise ValueError(f"representative_data must have shape (N, {', '.join(map(str, expected))}), "
+                             f"received {data.shape}.")
+        if data.dtype == np.uint8:
+            data = data.astype("float32") / 255.0
+        return data.astype("float32"), f"{len(data)} given examples"
+    if source.kind == "latent":
+        z = np.random.RandomState(0).standard_normal((n, source.latent_dim)).astype("float32")
+        return z, f"{n} latents drawn from N(0, I)"
+    images = _data_images(source, size, n, seed=0)
+    if images is None:
+        raise ValueError(f"int8 export of image generator {source.name!r} needs calibration images: "
+                         "export it from a run directory, or pass representative_data.")
+    spec = source.settings["run"]["data"]
+    return images.astype("float32") / 255.0, f"{len(images)} images of the run's data {spec!r}"
+
+
+def _data_images(source, size, n, seed):
+    """uint8 images (n, H, W, C) from the run's own data pipeline, or ``None``."""
+    if source.kind != "image" or not source.settings:
+        return None
+    from tfgan_models import data as data_lib
+
+    spec = source.settings["run"]["data"]
+    ds = data_lib.load(spec, batch_size=n, image_size=size, channels=source.channels_in, seed=seed,
+                       drop_remainder=False)
+    batch = next(iter(ds))
+    batch = batch[0] if isinstance(batch, (tuple, list)) else batch  # paired data: the input side
+    return data_lib.to_uint8(batch.numpy())
+
+
+# ----------------------------------------------------------------- checks
+def _check_choices(what, values, allowed):
+    values = (values,) if isinstance(values, str) else tuple(values)
+    unknown = [v for v in values if v not in allowed]
+    if unknown or not values:
+        raise ValueError(f"unknown {what} {', '.join(map(repr, unknown)) or '(none given)'}; "
+                         f"choose from {', '.join(allowed)}.")
+    return tuple(dict.fromkeys(values))
+
+
+def _check_version(version):
+    try:
+        ok = int(version) == float(version) and int(version) >= 1
+    except (TypeError, ValueError):
+        ok = False
+    if not ok:
+        raise ValueError(f"version must be a positive integer (a TF Serving version folder), received {version!r}.")
+    return int(version)
+
+
+def _input_size(source, input_size):
+    if source.kind == "latent":
+        if input_size is not None:
+            raise ValueError(f"{source.name!r} is a latent generator (z -> {source.output_shape}); "
+                             "it takes no input size.")
+        return None
+    if input_size is None:
+        return tflite.default_input_size(source)
+    return parse_size(input_size, source.size_multiple)
+
+
+# ------------------------------------------------------------ filesystem
+def _make_dirs(path):
+    """Creates ``path`` and missing parents; returns those it created, outermost first."""
+    created, probe = [], os.path.abspath(path)
+    while not os.path.exists(probe):
+        created.append(probe)
+        probe = os.path.dirname(probe)
+    os.makedirs(path, exist_ok=True)
+    return created[::-1]
+
+
+def _commit(staging, final, overwrite):
+    """Renames ``staging`` to ``final``; an existing ``final`` is swapped out, never half-replaced."""
+    if not os.path.exists(final):
+        os.rename(staging, final)
+        return
+    if not overwrite:
+        raise ValueError(f"{final} already exists; pass --overwrite (overwrite=True) to replace it.")
+    aside = tempfile.mkdtemp(prefix=f".old-{os.path.basename(final)}-", dir=os.path.dirname(final))
+    os.rmdir(aside)
+    os.rename(final, aside)
+    try:
+        os.rename(staging, final)
+    except BaseException:
+        os.rename(aside, final)
+        raise
+    shutil.rmtree(aside, ignore_errors=True)
+
+
+def _tree_size(folder, skip=("tflite",)):
+    total = 0
+    for top, dirs, files in os.walk(folder):
+        if top == folder:
+            dirs[:] = [d for d in dirs if d not in skip]
+        total += sum(os.path.getsize(os.path.join(top, f)) for f in files)
+    return total
+
+
+def _update_report(base, name, version, entry):
+    """Merges ``entry`` as ``version`` into ``ROOT/NAME/export_report.json``, atomically.
+
+    Entries of versions whose folder no longer exists are dropped.
+    """
+    path = os.path.join(base, REPORT)
+    report = read_json(path) if os.path.exists(path) else {}
+    versions = {v: e for v, e in report.get("versions", {}).items() if os.path.isdir(os.path.join(base, v))}
+    versions[str(version)] = entry
+    write_json(path, {"name": name, "gates": {"max_abs_diff": gates.MAX_ABS_DIFF, "min_psnr_db": gates.MIN_PSNR_DB},
+                      "versions": dict(sorted(versions.items(), key=lambda kv: int(kv[0])))})

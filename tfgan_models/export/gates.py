@@ -1,0 +1,173 @@
+"""Parity and quality gates: every exported artifact is checked against the Keras generator.
+
+All figures are in [0, 1] pixel units on *fresh* inputs (never the int8
+calibration set):
+
+==============  =====================================  =========
+artifact        figure                                 limit
+==============  =====================================  =========
+SavedModel      max |images_float - Keras|             <= 1e-5
+TFLite fp32     max |tflite - Keras|                   <= 1e-4
+TFLite fp16     max |tflite - Keras|                   <= 1e-2
+TFLite dynamic  PSNR vs the float Keras output         >= 30 dB
+TFLite int8     PSNR vs the float Keras output         >= 30 dB
+==============  =====================================  =========
+
+PSNR is taken over the whole gate set (mean squared error of all pixels),
+peak 1. A failed gate raises :class:`GateError` saying by how much it missed.
+"""
+
+import numpy as np
+import tensorflow as tf
+
+from tfgan_models.export.saved_model import MIN_SIDE, to_unit
+
+MAX_ABS_DIFF = {"saved_model": 1e-5, "none": 1e-4, "fp16": 1e-2}
+MIN_PSNR_DB = {"dynamic": 30.0, "int8": 30.0}
+GATE_SAMPLES = 8
+GATE_SEED = 20240601   # fresh inputs: calibration uses other seeds
+
+
+class GateError(ValueError):
+    """An exported artifact differs from the Keras generator by more than its gate allows."""
+
+
+def psnr(reference, test, peak=1.0):
+    """PSNR in dB over all pixels; ``None`` (JSON null) when the two are identical."""
+    mse = float(np.mean((np.asarray(reference, "float64") - np.asarray(test, "float64")) ** 2))
+    return None if mse == 0 else round(float(10.0 * np.log10(peak**2 / mse)), 2)
+
+
+def figures(reference, test):
+    reference, test = np.asarray(reference, "float32"), np.asarray(test, "float32")
+    if reference.shape != test.shape:
+        raise GateError(f"the artifact returns shape {test.shape}; Keras returns {reference.shape}.")
+    if not np.isfinite(test).all():
+        raise GateError("the artifact returns non-finite values.")
+    return {"max_abs_diff": float(np.max(np.abs(reference - test))), "psnr_db": psnr(reference, test),
+            "samples": int(len(reference))}
+
+
+def judge(what, key, result):
+    """Adds the limit and verdict to ``result``; raises :class:`GateError` when it fails."""
+    if key in MAX_ABS_DIFF:
+        limit, value = MAX_ABS_DIFF[key], result["max_abs_diff"]
+        result.update(metric="max_abs_diff", limit=limit, passed=value <= limit)
+        if value > limit:
+            raise GateError(f"{what} failed its parity gate: max abs diff {value:.3g} exceeds {limit:g} "
+                            f"by {value - limit:.3g} ({value / limit:.1f}x the limit).")
+    else:
+        limit, value = MIN_PSNR_DB[key], result["psnr_db"]
+        value = float("inf") if value is None else value
+        result.update(metric="psnr_db", limit=limit, passed=value >= limit)
+        if value < limit:
+            raise GateError(f"{what} failed its quality gate: PSNR {value:.2f} dB against the float "
+                            f"generator is {limit - value:.2f} dB below the {limit:g} dB minimum.")
+    return result
+
+
+def keras_unit(generator, x_model_range):
+    """The Keras generator's output in [0, 1] for inputs already in model units."""
+    return to_unit(np.asarray(generator(x_model_range, training=False), "float32"))
+
+
+# ----------------------------------------------------------- gate inputs
+def gate_latents(source, n=GATE_SAMPLES):
+    return np.random.RandomState(GATE_SEED).standard_normal((n, source.latent_dim)).astype("float32")
+
+
+def smooth_images(n, size, channels, seed=GATE_SEED):
+    """Random images with natural-image-like smoothness: uint8 (n, H, W, C).
+
+    Low-resolution noise upsampled bilinearly plus a little fine noise, so
+    gates are not run on white noise no generator was trained for.
+    """
+    rng = np.random.RandomState(seed)
+    h, w = size
+    coarse = rng.uniform(0, 255, (n, max(2, h // 8), max(2, w // 8), channels)).astype("float32")
+    images = tf.image.resize(coarse, (h, w), method="bilinear").numpy()
+    images += rng.normal(0, 6, images.shape)
+    return np.clip(np.round(images), 0, 255).astype("uint8")
+
+
+def odd_size(source):
+    """A size the image generator cannot take directly, to exercise pad and crop."""
+    m = source.size_multiple
+    return (max(MIN_SIDE, 3 * m + 1), max(MIN_SIDE, 2 * m + 3))
+
+
+# ------------------------------------------------------------ the gates
+def check_saved_model(path, source, images=None):
+    """Loads the SavedModel at ``path`` and compares its signatures with Keras.
+
+    ``images``: uint8 gate images for image generators (default: smooth random ones).
+    """
+    loaded = tf.saved_model.load(path)
+    sigs = loaded.signatures
+    g = source.generator
+    if source.kind == "latent":
+        z = gate_latents(source)
+        out = sigs["serving_default"](z=tf.constant(z))
+        result = figures(keras_unit(g, z), out["images_float"].numpy())
+        _check_uint8(out)
+        seeds = tf.constant([0, 1, 0], tf.int64)
+        by_seed = sigs["seed"](seed=seeds)
+        seeded = figures(keras_unit(g, by_seed["z"].numpy()), by_seed["images_float"].numpy())
+        if not np.array_equal(by_seed["images"][0].numpy(), by_seed["images"][2].numpy()):
+            raise GateError("the seed signature is not deterministic: seed 0 gave two different images.")
+        result["max_abs_diff"] = max(result["max_abs_diff"], seeded["max_abs_diff"])
+    else:
+        if images is None:
+            side = 8 * source.size_multiple
+            images = smooth_images(4, (side, side), source.channels_in)
+        out = sigs["serving_default"](images=tf.constant(images))
+        x = images.astype("float32") / 127.5 - 1.0
+        result = figures(keras_unit(g, x), out["images_float"].numpy())
+        _check_uint8(out)
+        h, w = odd_size(source)
+        odd = smooth_images(1, (h, w), source.channels_in, seed=GATE_SEED + 1)
+        got = sigs["serving_default"](images=tf.constant(odd))["images_float"].numpy()
+        expected = keras_unit(g, reflect_pad_reference(odd.astype("float32") / 127.5 - 1.0,
+                                                       source.size_multiple))
+        expected = expected[:, : h * source.scale, : w * source.scale]
+        padded = figures(expected, got)
+        result["max_abs_diff"] = max(result["max_abs_diff"], padded["max_abs_diff"])
+        png = sigs["bytes"](image_bytes=tf.constant([tf.io.encode_png(odd[0]).numpy()]))["png_bytes"]
+        decoded = tf.io.decode_png(png[0], channels=0).numpy()
+        if decoded.shape != (h * source.scale, w * source.scale, source.output_shape[-1]):
+            raise GateError(f"the bytes signature returns a {decoded.shape} image for a {h}x{w} input.")
+    return judge("the SavedModel", "saved_model", result)
+
+
+def _check_uint8(out):
+    expected = np.clip(np.round(out["images_float"].numpy() * 255.0), 0, 255).astype("uint8")
+    if not np.array_equal(expected, out["images"].numpy()):
+        raise GateError("the uint8 images output does not match the rounded float output.")
+
+
+def reflect_pad_reference(x, multiple):
+    """NumPy reference of the in-graph padding: bottom/right reflection to the next multiple."""
+    _, h, w, _ = x.shape
+    th, tw = -(-h // multiple) * multiple, -(-w // multiple) * multiple
+    return np.pad(x, [(0, 0), (0, th - h), (0, tw - w), (0, 0)], mode="reflect")
+
+
+def gate_inputs_tflite(source, input_size, images=None):
+    """Fresh float32 inputs in ``.tflite`` units: latents, or [0, 1] images of ``input_size``."""
+    if source.kind == "latent":
+        return gate_latents(source)
+    if images is None:
+        images = smooth_images(GATE_SAMPLES // 2, input_size, source.channels_in)
+    return np.asarray(images, "float32") / 255.0
+
+
+def check_tflite(path, source, quantization, inputs):
+    """Runs the ``.tflite`` file with LiteRT on ``inputs`` and judges it against Keras."""
+    from tfgan_models.export.tflite import Runner, quiet
+
+    with quiet():  # LiteRT announces its XNNPACK delegate on stderr
+        got = Runner(path, num_threads=1)(inputs)
+    x = inputs if source.kind == "latent" else inputs * 2.0 - 1.0
+    result = figures(keras_unit(source.generator, x), got)
+    label = "fp32" if quantization == "none" else quantization
+    return judge(f"the TFLite {label} model", quantization, result)

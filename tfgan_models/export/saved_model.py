@@ -1,0 +1,153 @@
+"""SavedModels for TF Serving: the serving signatures of each generator kind.
+
+Latent generators::
+
+    serving_default  z float32 [None, latent_dim]
+                     -> images uint8 [None, H, W, C], images_float float32 [None, H, W, C] in [0, 1]
+    seed             seed int64 [None]
+                     -> images, images_float, z float32 [None, latent_dim]
+                     one deterministic image per seed: z = stateless_normal(seed=(seed, 0))
+
+Image-to-image generators::
+
+    serving_default  images uint8 [None, None, None, C] (any size >= 3x3)
+                     -> images uint8 [None, sH, sW, C'], images_float float32 in [0, 1]
+    bytes            image_bytes string [None] (PNG or JPEG; what a REST client sends as {"b64": ...})
+                     -> png_bytes string [None] (TF Serving's REST API base64-encodes
+                        outputs whose names end in "_bytes")
+
+Sizes the network cannot take directly are reflect-padded at the bottom and
+right to the network's multiple inside the graph and cropped back, so every
+size works. ``images_float`` is the unrounded output, kept for parity checks.
+"""
+
+import math
+
+import keras
+import tensorflow as tf
+
+MIN_SIDE = 3  # smallest image side the serving signatures accept
+
+
+def to_unit(x):
+    """[-1, 1] -> [0, 1] (no clipping: parity checks see the raw output)."""
+    return (x + 1.0) / 2.0
+
+
+def unit_to_uint8(x):
+    """[0, 1] float -> uint8, rounding then clipping (as ``tfgan_models.data.to_uint8``)."""
+    return tf.cast(tf.clip_by_value(tf.round(x * 255.0), 0.0, 255.0), tf.uint8)
+
+
+def seed_latents(seed, latent_dim):
+    """int64 seeds (B,) -> z (B, latent_dim): one stateless N(0, I) draw per seed."""
+    seed = tf.cast(seed, tf.int64)
+    return tf.map_fn(
+        lambda s: tf.random.stateless_normal([latent_dim], seed=tf.stack([s, tf.zeros_like(s)])),
+        seed, fn_output_signature=tf.TensorSpec([latent_dim], tf.float32))
+
+
+def reflect_pad_to_multiple(x, multiple):
+    """Reflect-pads (B, H, W, C) at the bottom and right up to multiples of ``multiple``.
+
+    Reflection cannot add more than ``side - 1`` pixels at once, so it is
+    repeated; each round at least doubles the padded side minus one, hence at
+    most ``log2(multiple) + 1`` rounds (unrolled: TF Serving needs no loop).
+    Returns the padded images and the original ``(H, W)``.
+    """
+    shape = tf.shape(x)
+    h, w = shape[1], shape[2]
+    if multiple == 1:
+        return x, (h, w)
+    target_h = (h + multiple - 1) // multiple * multiple
+    target_w = (w + multiple - 1) // multiple * multiple
+    for _ in range(int(math.log2(multiple)) + 1):
+        ch, cw = tf.shape(x)[1], tf.shape(x)[2]
+        ph, pw = tf.minimum(target_h - ch, ch - 1), tf.minimum(target_w - cw, cw - 1)
+        x = tf.pad(x, [[0, 0], [0, ph], [0, pw], [0, 0]], mode="REFLECT")
+    return x, (h, w)
+
+
+def image_to_image(generator, multiple, scale):
+    """uint8 (B, H, W, C) -> ``{"images": uint8, "images_float": [0, 1]}`` of (B, sH, sW, C')."""
+
+    def run(images):
+        shape = tf.shape(images)
+        check = tf.debugging.assert_greater_equal(
+            tf.minimum(shape[1], shape[2]), MIN_SIDE,
+            message=f"images must be at least {MIN_SIDE}x{MIN_SIDE} pixels")
+        with tf.control_dependencies([check]):
+            x = tf.cast(images, tf.float32) / 127.5 - 1.0  # (B, H, W, C) in [-1, 1]
+        x, (h, w) = reflect_pad_to_multiple(x, multiple)
+        y = generator(x, training=False)[:, : h * scale, : w * scale]  # (B, sH, sW, C')
+        y = to_unit(y)
+        return {"images": unit_to_uint8(y), "images_float": y}
+
+    return run
+
+
+def latent_functions(generator, latent_dim):
+    """The ``serving_default`` and ``seed`` endpoints of a latent generator."""
+
+    def serve(z):
+        y = to_unit(generator(z, training=False))  # (B, H, W, C) in [0, 1]
+        return {"images": unit_to_uint8(y), "images_float": y}
+
+    def from_seed(seed):
+        z = seed_latents(seed, latent_dim)
+        return {**serve(z), "z": z}
+
+    return {
+        "serving_default": tf.function(serve, input_signature=[
+            tf.TensorSpec([None, latent_dim], tf.float32, name="z")]),
+        "seed": tf.function(from_seed, input_signature=[tf.TensorSpec([None], tf.int64, name="seed")]),
+    }
+
+
+def image_functions(generator, channels, multiple, scale):
+    """The ``serving_default`` and ``bytes`` endpoints of an image-to-image generator."""
+    run = image_to_image(generator, multiple, scale)
+
+    def one_png(data):
+        image = tf.io.decode_image(data, channels=channels, dtype=tf.uint8, expand_animations=False)
+        return tf.io.encode_png(run(image[None])["images"][0])
+
+    def from_bytes(image_bytes):
+        png = tf.map_fn(one_png, image_bytes, fn_output_signature=tf.TensorSpec([], tf.string))
+        return {"png_bytes": png}
+
+    return {
+        "serving_default": tf.function(run, input_signature=[
+            tf.TensorSpec([None, None, None, channels], tf.uint8, name="images")]),
+        "bytes": tf.function(from_bytes, input_signature=[
+            tf.TensorSpec([None], tf.string, name="image_bytes")]),
+    }
+
+
+def serving_functions(source):
+    if source.kind == "latent":
+        return latent_functions(source.generator, source.latent_dim)
+    return image_functions(source.generator, source.channels_in, source.size_multiple, source.scale)
+
+
+def write_saved_model(source, path):
+    """Writes the serving SavedModel of ``source`` (a :class:`~.source.Source`) to ``path``."""
+    archive = keras.export.ExportArchive()
+    archive.track(source.generator)
+    for name, fn in serving_functions(source).items():
+        archive.add_endpoint(name, fn)
+    archive.write_out(path, verbose=False)
+
+
+def signature_specs(loaded):
+    """``{signature: {"inputs": {name: {dtype, shape}}, "outputs": {...}}}`` of a loaded SavedModel."""
+
+    def spec(s):
+        return {"dtype": s.dtype.name, "shape": [None if d is None else int(d) for d in s.shape]}
+
+    out = {}
+    for key, fn in sorted(loaded.signatures.items()):
+        _, inputs = fn.structured_input_signature
+        out[key] = {"inputs": {k: spec(v) for k, v in sorted(inputs.items())},
+                    "outputs": {k: spec(v) for k, v in sorted(fn.structured_outputs.items())}}
+    return out

@@ -1,0 +1,164 @@
+"""What is being exported: a generator, its kind, and what the export needs to know about it.
+
+Two kinds of generator are exportable:
+
+* ``"latent"``: ``z (B, latent_dim) -> images (B, H, W, C)`` in [-1, 1]
+  (DCGAN, WGAN, ... : every unconditional variant of the package);
+* ``"image"``: ``images (B, H, W, C) -> images (B, s*H, s*W, C')`` in [-1, 1],
+  fully convolutional (super-resolution with scale ``s`` > 1, translation with
+  ``s`` = 1). The size multiple the network needs (``2^k`` for ``k``
+  downsamplings) and the scale are found by probing the network once.
+
+2-D point generators (output rank 2) have nothing to serve as an image and are
+refused. A later variant plugs in here: a new input signature is a new kind.
+"""
+
+import dataclasses
+import os
+import re
+
+import keras
+import numpy as np
+
+from tfgan_models.models.gan_model import GANModel
+from tfgan_models.runs import load_generator
+
+_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]*$")
+MAX_PROBED_MULTIPLE = 64
+
+
+@dataclasses.dataclass
+class Source:
+    """A generator ready to export. ``settings`` is the run's (``None`` for a bare model)."""
+
+    generator: keras.Model
+    kind: str                     # "latent" | "image"
+    name: str
+    settings: dict = None
+    run_dir: str = None
+    latent_dim: int = None        # latent generators
+    channels_in: int = None       # image generators
+    size_multiple: int = 1        # image generators: H and W must be multiples of this
+    scale: int = 1                # image generators: output size / input size
+
+    @property
+    def output_shape(self):
+        return tuple(self.generator.output_shape[1:])
+
+    def describe(self):
+        """JSON-able facts for the export report."""
+        info = {"kind": self.kind, "network": self.generator.name,
+                "params": int(self.generator.count_params()),
+                "input_shape": list(self.generator.input_shape),
+                "output_shape": list(self.generator.output_shape)}
+        if self.kind == "image":
+            info.update(size_multiple=self.size_multiple, scale=self.scale)
+        if self.settings:
+            info.update(variant=self.settings.get("variant"), preset=self.settings.get("preset"))
+        if self.run_dir:
+            info["run_dir"] = os.path.abspath(self.run_dir)
+        return info
+
+
+def resolve(source, name=None):
+    """A :class:`Source` from a run directory, a ``GANModel`` or a Keras generator.
+
+    A run directory gives its ``generator.keras`` (the EMA generator when the
+    run keeps one) and its settings; a ``GANModel`` gives its
+    ``inference_generator``. ``name`` defaults to the run directory's basename,
+    else the variant or network name.
+    """
+    settings = run_dir = None
+    if isinstance(source, (str, os.PathLike)):
+        run_dir = os.fspath(source)
+        generator, settings = load_generator(run_dir)
+        default_name = os.path.basename(os.path.normpath(os.path.abspath(run_dir)))
+    elif isinstance(source, GANModel):
+        generator = source.inference_generator
+        default_name = getattr(source, "variant_name", None) or source.name
+    elif isinstance(source, keras.Model):
+        generator, default_name = source, source.name
+    else:
+        raise ValueError(f"export needs a run directory or a keras.Model generator, "
+                         f"received {type(source).__name__}.")
+    name = check_name(name or default_name)
+    inputs, outputs = generator.inputs or [], generator.outputs or []
+    if len(inputs) != 1 or len(outputs) != 1:
+        raise ValueError(f"export handles generators with one input and one output; {generator.name!r} "
+                         f"has {len(inputs)} inputs and {len(outputs)} outputs.")
+    in_shape, out_shape = tuple(generator.input_shape), tuple(generator.output_shape)
+    if len(out_shape) == 2:
+        raise ValueError(f"{generator.name!r} generates 2-D points (output shape {out_shape}); only "
+                         "image generators can be exported for TF Serving and TFLite.")
+    if len(out_shape) != 4:
+        raise ValueError(f"export needs a generator of images (B, H, W, C); {generator.name!r} "
+                         f"outputs {out_shape}.")
+    if None in out_shape[3:]:
+        raise ValueError(f"{generator.name!r} has an unknown number of output channels: {out_shape}.")
+    if len(in_shape) == 2:
+        if None in out_shape[1:]:
+            raise ValueError(f"latent generator {generator.name!r} must produce a fixed image size, "
+                             f"its output shape is {out_shape}.")
+        return Source(generator, "latent", name, settings, run_dir, latent_dim=int(in_shape[1]))
+    if len(in_shape) == 4:
+        if in_shape[1:3] != (None, None) or in_shape[3] is None:
+            raise ValueError(f"image-to-image export needs a fully convolutional generator with input "
+                             f"shape (None, None, None, C); {generator.name!r} takes {in_shape}.")
+        multiple, scale = probe_image_generator(generator)
+        return Source(generator, "image", name, settings, run_dir, channels_in=int(in_shape[3]),
+                      size_multiple=multiple, scale=scale)
+    raise ValueError(f"export handles latent generators (input (B, latent_dim)) and image-to-image "
+                     f"generators (input (B, H, W, C)); {generator.name!r} takes {in_shape}.")
+
+
+def check_name(name):
+    if not isinstance(name, str) or not _NAME.match(name):
+        raise ValueError(f"a model name must be letters, digits, '_', '-' or '.', not starting with "
+                         f"'.', '_' or '-'; received {name!r}.")
+    return name
+
+
+def probe_image_generator(generator):
+    """``(size_multiple, scale)`` of a fully convolutional image generator.
+
+    Feeds zeros of ``(3m, 5m)`` pixels for m = 1, 2, 4, ...: the first ``m``
+    for which the network runs and returns exactly ``(3ms, 5ms)`` pixels for
+    an integer ``s`` is the multiple (odd factors 3 and 5 expose a missing
+    power of two); ``s`` is the scale.
+    """
+    channels = int(generator.input_shape[-1])
+    m = 1
+    while m <= MAX_PROBED_MULTIPLE:
+        h, w = 3 * m, 5 * m
+        try:
+            out = generator(np.zeros((1, h, w, channels), "float32"), training=False)
+        except Exception:  # noqa: BLE001 - a size the network cannot take: try the next multiple
+            out = None
+        if out is not None:
+            oh, ow = int(out.shape[1]), int(out.shape[2])
+            if oh % h == 0 and ow % w == 0 and oh // h == ow // w >= 1:
+                return m, oh // h
+        m *= 2
+    raise ValueError(f"cannot find an input size {generator.name!r} maps to an integer multiple of "
+                     f"itself (tried multiples of 1 to {MAX_PROBED_MULTIPLE} pixels).")
+
+
+def parse_size(size, multiple=1, what="input size"):
+    """``128``, ``(128, 96)``, ``"128x96"`` -> ``(128, 96)``; multiples of ``multiple``."""
+    if isinstance(size, str):
+        parts = size.lower().split("x")
+        try:
+            hw = tuple(int(p) for p in parts) if len(parts) == 2 else (int(size),) * 2
+        except ValueError:
+            raise ValueError(f"{what} must look like HxW (e.g. 256x256), received {size!r}.") from None
+    elif isinstance(size, (int, np.integer)):
+        hw = (int(size), int(size))
+    else:
+        hw = tuple(int(s) for s in size)
+    if len(hw) != 2 or min(hw) < 1:
+        raise ValueError(f"{what} must be two positive integers (H, W), received {size!r}.")
+    if hw[0] % multiple or hw[1] % multiple:
+        raise ValueError(f"{what} {hw[0]}x{hw[1]} is not a multiple of {multiple}, the size multiple this "
+                         f"network needs; e.g. {-(-hw[0] // multiple) * multiple}x"
+                         f"{-(-hw[1] // multiple) * multiple} works.")
+    return hw

@@ -1,0 +1,232 @@
+"""TFLite / LiteRT conversion of a generator: fp32, fp16, dynamic-range and int8.
+
+Every ``.tflite`` file has one signature ``serve`` with a *fixed* shape, so
+mobile GPU delegates get static shapes:
+
+* latent generators: ``z`` float32 ``[1, latent_dim]`` -> ``images`` float32
+  ``[1, H, W, C]`` in [0, 1];
+* image-to-image generators: ``images`` float32 ``[1, H, W, C]`` RGB in [0, 1]
+  -> ``images`` float32 ``[1, sH, sW, C']`` in [0, 1].
+
+Quantized files keep float32 I/O (int8 quantizes inside the graph). The path
+is always Keras ``ExportArchive`` -> SavedModel -> ``TFLiteConverter.from_saved_model``
+with builtin ops only. Wrapping a Keras 3 model in a ``tf.Module`` or using
+``from_concrete_functions`` can silently drop the weights; :func:`check_has_weights`
+guards against such files.
+"""
+
+import contextlib
+import os
+import re
+import shutil
+import sys
+import tempfile
+
+import keras
+import numpy as np
+import tensorflow as tf
+
+from tfgan_models.export.saved_model import to_unit
+
+QUANTIZATIONS = ("none", "fp16", "dynamic", "int8")
+BYTES_PER_PARAM = {"none": 4, "fp16": 2, "dynamic": 1, "int8": 1}
+SIGNATURE = "serve"
+DEFAULT_SR_SIZE = 128           # super-resolution (scale > 1) input, like the TFLite ESRGAN sample's use
+DEFAULT_TRANSLATION_SIZE = 256  # translation (scale 1) input, the pix2pix / CycleGAN size
+CALIBRATION_SAMPLES = 64
+
+
+def check_quantization(quantization):
+    if quantization not in QUANTIZATIONS:
+        raise ValueError(f"unknown quantization {quantization!r}; choose from {', '.join(QUANTIZATIONS)}.")
+    return quantization
+
+
+def default_input_size(source):
+    """128x128 for super-resolution, 256x256 for translation, rounded up to the size multiple."""
+    side = DEFAULT_SR_SIZE if source.scale > 1 else DEFAULT_TRANSLATION_SIZE
+    side = -(-side // source.size_multiple) * source.size_multiple
+    return (side, side)
+
+
+def input_shape(source, input_size):
+    """The fixed input shape of the ``.tflite`` file (batch 1)."""
+    if source.kind == "latent":
+        return (1, source.latent_dim)
+    return (1, *input_size, source.channels_in)
+
+
+def io_spec(source, input_size):
+    """The I/O contract recorded in the export report."""
+    h, w, c = source.output_shape if source.kind == "latent" else (
+        input_size[0] * source.scale, input_size[1] * source.scale, source.output_shape[-1])
+    if source.kind == "latent":
+        inputs = {"z": {"dtype": "float32", "shape": [1, source.latent_dim], "range": "N(0, I)"}}
+    else:
+        inputs = {"images": {"dtype": "float32", "shape": list(input_shape(source, input_size)),
+                             "range": "[0, 1]", "layout": "NHWC, RGB" if source.channels_in == 3 else "NHWC"}}
+    outputs = {"images": {"dtype": "float32", "shape": [1, int(h), int(w), int(c)], "range": "[0, 1]",
+                          "layout": "NHWC, RGB" if c == 3 else "NHWC"}}
+    return {"signature": SIGNATURE, "inputs": inputs, "outputs": outputs}
+
+
+def write_fixed_saved_model(source, input_size, path):
+    """The float32, fixed-shape, [0, 1] SavedModel the converter reads."""
+    generator = source.generator
+    if source.kind == "latent":
+        spec = tf.TensorSpec(input_shape(source, input_size), tf.float32, name="z")
+        fn = lambda z: {"images": to_unit(generator(z, training=False))}  # noqa: E731
+    else:
+        spec = tf.TensorSpec(input_shape(source, input_size), tf.float32, name="images")
+        fn = lambda x: {"images": to_unit(generator(x * 2.0 - 1.0, training=False))}  # noqa: E731
+    archive = keras.export.ExportArchive()
+    archive.track(generator)
+    archive.add_endpoint(SIGNATURE, tf.function(fn, input_signature=[spec]))
+    archive.write_out(path, verbose=False)
+
+
+def convert(source, quantization="none", input_size=None, representative=None):
+    """``.tflite`` bytes of ``source``; ``representative`` (N, *input) float32 for int8.
+
+    Raises ``ValueError`` naming the layer when an op has no builtin TFLite
+    kernel (it would need Flex / Select TF ops).
+    """
+    from tensorflow.lite.python.convert_phase import ConverterError
+
+    check_quantization(quantization)
+    workdir = tempfile.mkdtemp(prefix="tfgan-tflite-")
+    try:
+        write_fixed_saved_model(source, input_size, workdir)
+        converter = tf.lite.TFLiteConverter.from_saved_model(workdir, signature_keys=[SIGNATURE])
+        converter.target_spec.supported_ops = [tf.lite.OpsSet.TFLITE_BUILTINS]
+        if quantization != "none":
+            converter.optimizations = [tf.lite.Optimize.DEFAULT]
+        if quantization == "fp16":
+            converter.target_spec.supported_types = [tf.float16]
+        elif quantization == "int8":
+            if representative is None or len(representative) == 0:
+                raise ValueError("int8 quantization needs a representative data set.")
+            samples = np.asarray(representative, "float32")
+            converter.representative_dataset = lambda: ([s[None]] for s in samples)
+            converter.target_spec.supported_ops = [tf.lite.OpsSet.TFLITE_BUILTINS_INT8]
+            converter.inference_input_type = tf.float32
+            converter.inference_output_type = tf.float32
+        try:
+            with quiet():
+                data = converter.convert()
+        except ConverterError as err:
+            raise ValueError(_flex_message(err, source.generator, quantization)) from None
+    finally:
+        shutil.rmtree(workdir, ignore_errors=True)
+    return data
+
+
+def _flex_message(err, generator, quantization):
+    ops, layers = [], []
+    names = _layer_names(generator)
+    for e in getattr(err, "errors", []):
+        op = e.operator.name.removeprefix("tf.")
+        if op and op not in ops:
+            ops.append(op)
+        for call in e.location.call:
+            layer = _layer_of(call.name, names)
+            if layer and layer not in layers:
+                layers.append(layer)
+    if not ops:
+        first = str(err).strip().splitlines()[0] if str(err).strip() else type(err).__name__
+        return f"TFLite conversion ({quantization}) of {generator.name!r} failed: {first}"
+    where = f"layer {', '.join(repr(n) for n in layers)}" if layers else "a layer"
+    hint = " (e.g. a bilinear or nearest resize instead of bicubic)" if "ResizeBicubic" in ops else ""
+    return (f"cannot export {generator.name!r} to TFLite with builtin ops only: {where} uses "
+            f"{', '.join(ops)}, which would need Flex (Select TF) ops; replace it with builtin "
+            f"operations{hint}.")
+
+
+def _layer_names(model):
+    names = []
+    for layer in model.layers:
+        names.append(layer.name)
+        if isinstance(layer, keras.Model):
+            names.extend(_layer_names(layer))
+    return names
+
+
+def _layer_of(location, names):
+    """The deepest layer named in an MLIR location such as ``functional_1/up_bicubic_1/resize/Op@fn``."""
+    found = None
+    for part in location.split("@")[0].split("/")[1:]:  # the first part is the model itself
+        for candidate in (part, re.sub(r"_\d+$", "", part)):
+            if candidate in names:
+                found = candidate
+                break
+    return found
+
+
+@contextlib.contextmanager
+def quiet():
+    """Parks C++ chatter on stdout/stderr (MLIR diagnostics, quantizer and delegate banners).
+
+    What was parked is replayed if something other than a conversion error
+    escapes, so unexpected crashes keep their context. ``TFGAN_VERBOSE=1`` shows all.
+    """
+    if os.environ.get("TFGAN_VERBOSE"):
+        yield
+        return
+    sys.stdout.flush()
+    sys.stderr.flush()
+    saved = [os.dup(1), os.dup(2)]
+    with tempfile.TemporaryFile() as parked:
+        os.dup2(parked.fileno(), 1)
+        os.dup2(parked.fileno(), 2)
+        try:
+            yield
+        except BaseException as err:
+            replay = type(err).__name__ != "ConverterError"
+            raise
+        else:
+            replay = False
+        finally:
+            os.dup2(saved[0], 1)
+            os.dup2(saved[1], 2)
+            for fd in saved:
+                os.close(fd)
+            if replay:
+                parked.seek(0)
+                sys.stderr.write(parked.read().decode(errors="replace"))
+
+
+# ----------------------------------------------------------------- running
+def interpreter(path, num_threads=1):
+    from ai_edge_litert.interpreter import Interpreter
+
+    return Interpreter(model_path=os.fspath(path), num_threads=int(num_threads))
+
+
+def check_has_weights(path, params, quantization):
+    """Refuses a ``.tflite`` file that reads its weights from variables or is too small to hold them."""
+    ops = {op["op_name"] for op in interpreter(path)._get_ops_details()}
+    if ops & {"VAR_HANDLE", "READ_VARIABLE", "ASSIGN_VARIABLE"}:
+        raise ValueError(f"{os.path.basename(path)} reads its weights from resource variables "
+                         f"({sorted(ops & {'VAR_HANDLE', 'READ_VARIABLE'})}): the weights were not "
+                         "frozen into the file.")
+    expected = 0.8 * BYTES_PER_PARAM[quantization] * params
+    size = os.path.getsize(path)
+    if size < expected:
+        raise ValueError(f"{os.path.basename(path)} holds {size} bytes, fewer than the "
+                         f"{int(expected)} its {params} parameters need: the weights are missing.")
+    return sorted(ops)
+
+
+class Runner:
+    """Runs the ``serve`` signature of a ``.tflite`` file one example at a time."""
+
+    def __init__(self, path, num_threads=1):
+        self.interpreter = interpreter(path, num_threads)
+        self.runner = self.interpreter.get_signature_runner(SIGNATURE)
+        (self.input_name,) = self.runner.get_input_details()
+        self.input_shape = tuple(self.runner.get_input_details()[self.input_name]["shape"])
+
+    def __call__(self, x):
+        """(N, *input) float32 -> (N, *output) float32, one invoke per example."""
+        x = np.asarray(x, "float32")
+        return np.concatenate([self.runner(**{self.input_name: xi[None]})["images"] for xi in x])

@@ -22,7 +22,8 @@ setup(
         "numpy>=1.26",
     ],
     extras_require={
-        "test": ["pytest>=8", "nbclient>=0.10", "nbformat>=5.10", "ipykernel>=6"],
+        "test": ["pytest>=8", "nbclient>=0.10", "nbformat>=5.10", "ipykernel>=6",
+                 "tensorflow-serving-api>=2.21,<2.22"],  # export/client.py gRPC requests in tests
     },
     entry_points={"console_scripts": ["tfgan=tfgan_models.cli:main"]},
 )

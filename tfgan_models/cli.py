@@ -121,9 +121,11 @@ def _export(args):
     for label, e in artifacts:
         gate = e["gate"]
         figure = (f"max|diff| {gate['max_abs_diff']:.2g}" if gate["metric"] == "max_abs_diff"
-                  else f"PSNR {gate['psnr_db'] or float('inf'):.1f} dB")
-        print(f"  {label:16s} {e['size_bytes'] / 1e6:8.3f} MB  {figure} (limit {gate['limit']:g})  "
-              f"{os.path.join(folder, e['path'])}")
+                  else "PSNR identical" if gate["psnr_db"] is None else f"PSNR {gate['psnr_db']:.1f} dB")
+        size = e["size_bytes"]
+        size = f"{size / 1e6:.2f} MB" if size >= 1e5 else f"{size / 1e3:.1f} kB"
+        print(f"  {label:16s} {size:>9s}  {figure} (limit {gate['limit']:g})  "
+              f"{os.path.normpath(os.path.join(folder, e['path']))}")
     print(f"exported {name} version {int(args.version)} to {folder} "
           f"(report: {os.path.join(args.out, name, 'export_report.json')})")
 

@@ -56,7 +56,9 @@ def resolve_seeds(seeds, quick, full_default):
 def summarize(rows, keys, metrics):
     """Mean and standard deviation over seeds of ``metrics``, grouped by ``keys``.
 
-    The std is the sample std (ddof=1), ``None`` for a single seed.
+    The std is the sample std (ddof=1), ``None`` for a single seed. ``None``
+    values (a diverged run has no score) are left out; a metric with no value
+    at all gives ``None``.
     """
     groups = {}
     for row in rows:
@@ -65,8 +67,8 @@ def summarize(rows, keys, metrics):
     for group_key, group in groups.items():
         entry = dict(zip(keys, group_key), runs=len(group))
         for m in metrics:
-            values = [float(r[m]) for r in group]
-            mean = sum(values) / len(values)
+            values = [float(r[m]) for r in group if r.get(m) is not None]
+            mean = sum(values) / len(values) if values else None
             entry[m] = mean
             entry[m + "_std"] = (math.sqrt(sum((v - mean) ** 2 for v in values) / (len(values) - 1))
                                  if len(values) > 1 else None)

@@ -16,6 +16,7 @@ Throughput ``img_per_s`` counts the real images a step consumes
 """
 
 import keras
+import numpy as np
 
 from tfgan_models import data, registry
 from tfgan_models.benchmarks import Timer, fmt, machine_info, render, resolve_seeds, summarize
@@ -31,6 +32,8 @@ NUM_SAMPLES = 1000
 FULL_STEPS = 3000
 FULL_SEEDS = 1  # ~20 min for the five variants; pass seeds=3 for a spread
 QUICK_STEPS = 300
+SCORE_KEYS = ("frechet_distance", "real_vs_real_floor", "class_shares", "classes_over_5pct",
+              "kl_to_uniform", "mean_confidence", "test_accuracy", "num_samples")
 
 
 def train_and_score(variant, seed, steps, evaluator, num_samples=NUM_SAMPLES):
@@ -45,12 +48,14 @@ def train_and_score(variant, seed, steps, evaluator, num_samples=NUM_SAMPLES):
         per_step = model.data_batch_size(preset["batch_size"])
         ds = data.load(preset["data"], batch_size=per_step, image_size=IMAGE_SIZE, repeat=True, seed=seed)
         with Timer() as train:
-            history = model.fit(ds, epochs=1, steps_per_epoch=steps, verbose=0)
-        scores = evaluator.score(model.generate(num_samples, seed=seed))
+            history = model.fit(ds, epochs=1, steps_per_epoch=steps, shuffle=False, verbose=0)
+        samples = model.generate(num_samples, seed=seed)
+        # A diverged generator (NaN weights) has no score; the suite goes on.
+        scores = evaluator.score(samples) if np.isfinite(samples).all() else dict.fromkeys(SCORE_KEYS)
     return {
         "variant": variant, "preset": PRESET, "seed": seed, "steps": steps,
         "batch_size": preset["batch_size"], "discriminator_steps": model.discriminator_steps,
-        **scores,
+        **scores, "diverged": scores["frechet_distance"] is None,
         "final_losses": {k: float(v[-1]) for k, v in history.history.items()},
         # Both include tracing the step function (a few seconds), so short runs understate speed.
         "ms_per_step": 1000.0 * train.seconds / steps,
@@ -81,9 +86,11 @@ def run(quick=False, seeds=None, log=print, steps=None, variants=None, num_sampl
         for variant in variants:
             for seed in seed_list:
                 row = train_and_score(variant, seed, steps, evaluator, num_samples)
-                log(f"[digits] {variant:8s} seed {seed}: FD {row['frechet_distance']:.2f}, "
-                    f"{row['classes_over_5pct']}/10 classes, KL {row['kl_to_uniform']:.3f}, "
-                    f"{row['ms_per_step']:.0f} ms/step, {row['img_per_s']:.0f} img/s, {row['wall_s']:.0f} s")
+                quality = ("diverged (non-finite samples)" if row["diverged"] else
+                           f"FD {row['frechet_distance']:.2f}, {row['classes_over_5pct']}/10 classes, "
+                           f"KL {row['kl_to_uniform']:.3f}")
+                log(f"[digits] {variant:8s} seed {seed}: {quality}, {row['ms_per_step']:.0f} ms/step, "
+                    f"{row['img_per_s']:.0f} img/s, {row['wall_s']:.0f} s")
                 rows.append(row)
     return {
         "suite": "digits",

@@ -26,13 +26,17 @@ from tfgan_models.metrics import mixture_scores
 VARIANTS = ("gan", "dcgan", "lsgan", "wgan", "wgan_gp")
 MIXTURES = ("ring8", "grid25")
 NUM_SAMPLES = 2500  # VEEGAN / PacGAN
-# Measured on 2 CPU cores, batch 100: gan/dcgan/lsgan 10-20 ms per step,
-# wgan 26-50 and wgan_gp 35-80 (5 critic updates each). 5k steps give vanilla
-# GAN 8/8 ring modes at ~63% HQ (10k: ~69%), and keep the full suite
-# (5 variants x 2 mixtures x 3 seeds) near 1.2 h.
-FULL_STEPS = 5000
+# Step budgets. Measured on 2 shared CPU cores, batch 100 (ms per fit step):
+# gan / dcgan / lsgan 10-22, wgan 26-50, wgan_gp 35-80 (5 critic updates each).
+# Probed learning curves (seed 0): vanilla GAN on ring8 has 8/8 modes at 63% HQ
+# after 5k steps (69% after 10k), but on grid25 only 13 modes / 3% HQ after 5k
+# vs 18 / 24% after 10k (LSGAN: 20 / 15% -> 19 / 28%): the grid needs twice the
+# budget. PacGAN's 400k steps (ANCHORS.md: >= 25k) would take 5-15 h per seed
+# here. These budgets keep the full suite (5 variants x 2 mixtures x 3 seeds)
+# near 1.5-2 h.
+FULL_STEPS = {"ring8": 5000, "grid25": 10000}
 FULL_SEEDS = 3
-QUICK_STEPS = 600  # the whole quick suite in ~3-4 min: it checks the plumbing, not quality
+QUICK_STEPS = {"ring8": 600, "grid25": 600}  # ~3-4 min in all: checks the plumbing, not quality
 
 # Published figures: modes / HQ % from 2,500 samples (reverse KL where published).
 ANCHORS = [
@@ -64,7 +68,7 @@ def train_and_score(variant, mixture, seed, steps, num_samples=NUM_SAMPLES):
         batch = registry.preset(variant, mixture)["batch_size"]
         ds = data.load(mixture, batch_size=model.data_batch_size(batch), repeat=True, seed=seed)
         with Timer() as train:
-            history = model.fit(ds, epochs=1, steps_per_epoch=steps, verbose=0)
+            history = model.fit(ds, epochs=1, steps_per_epoch=steps, shuffle=False, verbose=0)
         scores = mixture_scores(model.generate(num_samples, seed=seed), mixture)
     return {
         "variant": variant, "mixture": mixture, "seed": seed, "steps": steps, "batch_size": batch,
@@ -80,19 +84,27 @@ def train_and_score(variant, mixture, seed, steps, num_samples=NUM_SAMPLES):
 
 def run(quick=False, seeds=None, log=print, steps=None, variants=None, mixtures=None,
         num_samples=NUM_SAMPLES):
-    """Runs the suite; ``steps``, ``variants``, ``mixtures``, ``num_samples`` override the protocol."""
+    """Runs the suite and returns its results dict.
+
+    Overrides of the protocol (for tests and exploration): ``steps`` (an int
+    for every mixture, or ``{"ring8": n, ...}``), ``variants``, ``mixtures``,
+    ``num_samples``.
+    """
     seed_list = resolve_seeds(seeds, quick, FULL_SEEDS)
-    steps = int(steps) if steps is not None else (QUICK_STEPS if quick else FULL_STEPS)
-    if steps < 1:
+    mixtures = _subset("mixture", mixtures, MIXTURES)
+    budget = dict(QUICK_STEPS if quick else FULL_STEPS)
+    if steps is not None:  # one int for every mixture, or a dict per mixture
+        budget.update(steps if isinstance(steps, dict) else {m: steps for m in mixtures})
+    budget = {m: int(budget[m]) for m in mixtures}
+    if min(budget.values()) < 1:
         raise ValueError(f"steps must be >= 1, received {steps!r}.")
     variants = _subset("variant", variants, VARIANTS)
-    mixtures = _subset("mixture", mixtures, MIXTURES)
     rows = []
     with Timer() as wall:
         for mixture in mixtures:
             for variant in variants:
                 for seed in seed_list:
-                    row = train_and_score(variant, mixture, seed, steps, num_samples)
+                    row = train_and_score(variant, mixture, seed, budget[mixture], num_samples)
                     log(f"[mixtures] {variant:8s} {mixture:6s} seed {seed}: {row['modes']}/{row['num_modes']} "
                         f"modes, {row['hq_percent']:.1f}% HQ, rKL {row['reverse_kl']:.3f}, "
                         f"{row['ms_per_step']:.1f} ms/step, {row['wall_s']:.0f} s")
@@ -100,7 +112,7 @@ def run(quick=False, seeds=None, log=print, steps=None, variants=None, mixtures=
     return {
         "suite": "mixtures",
         "protocol": {
-            "quick": bool(quick), "steps": steps, "seeds": seed_list, "num_samples": num_samples,
+            "quick": bool(quick), "steps": budget, "seeds": seed_list, "num_samples": num_samples,
             "variants": list(variants), "mixtures": list(mixtures), "preset": "<mixture name>",
             "hq_threshold": "3 sigma (Euclidean, nearest mean)",
             "reverse_kl": "KL(nearest-mode histogram of all samples || uniform), nats",
@@ -132,7 +144,8 @@ def format_table(results):
              fmt(s["reverse_kl"], s["reverse_kl_std"], 3), fmt(s["ms_per_step"]), fmt(s["wall_s"], digits=0)]
             for s in results["summary"]]
     p = results["protocol"]
-    head = (f"mixtures: {p['steps']} steps, {len(p['seeds'])} seed(s), {p['num_samples']} samples; "
+    steps = ", ".join(f"{m} {n}" for m, n in p["steps"].items())
+    head = (f"mixtures: steps {steps}, {len(p['seeds'])} seed(s), {p['num_samples']} samples; "
             f"wall {results['wall_time_s']:.0f} s")
     table = render(["variant", "mixture", "runs", "modes", "HQ %", "reverse KL", "ms/step", "wall s"], rows)
     anchors = render(["published", "ring8 modes / HQ %", "grid25 modes / HQ %", "source"],

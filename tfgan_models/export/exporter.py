@@ -53,9 +53,11 @@ def export_run(run_dir, root, formats=FORMATS, quantizations=tflite.QUANTIZATION
             generators (default 128x128 for super-resolution, 256x256 for
             translation); latent generators take none.
         overwrite: replace an existing version (otherwise refused).
-        representative_data: int8 calibration inputs: latents ``(N, latent_dim)``,
-            or images ``(N, H, W, C)`` as uint8 or float in [0, 1]. Default:
-            N(0, I) latents; for image generators, the run's own data pipeline.
+        representative_data: int8 calibration inputs: latents ``(N, latent_dim)``
+            (or ``{input name: array}`` to give conditions too; missing ones are
+            drawn from their priors), or images ``(N, H, W, C)`` as uint8 or
+            float in [0, 1], resized to the input size. Default: 64 draws of
+            the latent prior; for image generators, the run's own data pipeline.
     Raises:
         ValueError: bad request (unknown format, a size the model cannot
             take, an existing version, a Flex op), or :class:`GateError`.
@@ -73,6 +75,7 @@ def export_run(run_dir, root, formats=FORMATS, quantizations=tflite.QUANTIZATION
     log = log or (lambda message: None)
     created = _make_dirs(base)
     staging = tempfile.mkdtemp(prefix=f".staging-{version}-", dir=base)
+    os.chmod(staging, 0o755)  # mkdtemp makes it private; the server may run as another user
     try:
         entry = {"created": datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds"),
                  "generator": source.describe(), "formats": list(formats)}
@@ -117,8 +120,8 @@ def export_tflite(source, root, quantization="none", name=None, version=1, input
 # ------------------------------------------------------------------ steps
 def _saved_model(source, folder):
     saved_model.write_saved_model(source, folder)
-    result = gates.check_saved_model(folder, source)
-    loaded = tf.saved_model.load(folder)
+    loaded = tf.saved_model.load(folder)  # as TF Serving would, from the files just written
+    result = gates.check_saved_model(loaded, source)
     return {"path": ".", "size_bytes": _tree_size(folder), "gate": result,
             "signatures": saved_model.signature_specs(loaded)}
 
@@ -147,27 +150,48 @@ def _tflites(source, folder, quantizations, size, representative_data, log):
 
 
 def representative_set(source, size, representative_data=None, n=tflite.CALIBRATION_SAMPLES):
-    """``(float32 inputs in .tflite units, description)`` for int8 calibration."""
+    """``({input name: float32 (N, ...) in .tflite units}, description)`` for int8 calibration.
+
+    Default: latents and conditions from their priors (seed 0; the gates use
+    other draws), or for image generators ``n`` images of the run's data.
+    """
     if representative_data is not None:
-        data = np.asarray(representative_data)
-        expected = tflite.input_shape(source, size)[1:]
-        if source.kind == "image" and data.ndim == 4 and data.shape[1:3] != tuple(size):
-            data = tf.image.resize(data.astype("float32"), size).numpy().astype(data.dtype)
-        if data.ndim != len(expected) + 1 or tuple(data.shape[1:]) != tuple(expected) or len(data) == 0:
-            raise ValueError(f"representative_data must have shape (N, {', '.join(map(str, expected))}), "
-                             f"received {data.shape}.")
-        if data.dtype == np.uint8:
-            data = data.astype("float32") / 255.0
-        return data.astype("float32"), f"{len(data)} given examples"
+        return _given_representative(source, size, representative_data)
     if source.kind == "latent":
-        z = np.random.RandomState(0).standard_normal((n, source.latent_dim)).astype("float32")
-        return z, f"{n} latents drawn from N(0, I)"
+        rng = np.random.RandomState(0)
+        names = ", ".join(f"{i.name} ~ {i.prior}" for i in source.inputs)
+        return {i.name: i.sample(rng, n) for i in source.inputs}, f"{n} draws of {names}"
     images = _data_images(source, size, n, seed=0)
     if images is None:
         raise ValueError(f"int8 export of image generator {source.name!r} needs calibration images: "
                          "export it from a run directory, or pass representative_data.")
     spec = source.settings["run"]["data"]
-    return images.astype("float32") / 255.0, f"{len(images)} images of the run's data {spec!r}"
+    return {"images": images.astype("float32") / 255.0}, f"{len(images)} images of the run's data {spec!r}"
+
+
+def _given_representative(source, size, given):
+    """Checks user calibration data: an array (z, or images as uint8 / float [0, 1]) or a dict by input name."""
+    expected = {name: shape[1:] for name, _, shape in tflite.tflite_inputs(source, size)}
+    first = next(iter(expected))
+    given = dict(given) if isinstance(given, dict) else {first: given}
+    out = {}
+    for name, value in given.items():
+        if name not in expected:
+            raise ValueError(f"representative_data has an entry {name!r}; the inputs are {sorted(expected)}.")
+        data = np.asarray(value)
+        if source.kind == "image" and data.ndim == 4 and data.shape[1:3] != tuple(size):
+            data = tf.image.resize(data.astype("float32"), size).numpy().astype(data.dtype)  # to the fixed size
+        if data.ndim != len(expected[name]) + 1 or tuple(data.shape[1:]) != tuple(expected[name]) or not len(data):
+            raise ValueError(f"representative_data[{name!r}] must have shape (N, "
+                             f"{', '.join(map(str, expected[name]))}), received {data.shape}.")
+        out[name] = data.astype("float32") / 255.0 if data.dtype == np.uint8 else data
+    n = len(out[first]) if first in out else len(next(iter(out.values())))
+    rng = np.random.RandomState(0)
+    for spec in source.inputs or []:  # conditions not given: drawn from their priors
+        out.setdefault(spec.name, spec.sample(rng, n))
+    if len({len(v) for v in out.values()}) != 1:
+        raise ValueError(f"representative_data entries differ in length: { {k: len(v) for k, v in out.items()} }.")
+    return out, f"{n} given examples"
 
 
 def _data_images(source, size, n, seed):
@@ -264,3 +288,4 @@ def _update_report(base, name, version, entry):
     versions[str(version)] = entry
     write_json(path, {"name": name, "gates": {"max_abs_diff": gates.MAX_ABS_DIFF, "min_psnr_db": gates.MIN_PSNR_DB},
                       "versions": dict(sorted(versions.items(), key=lambda kv: int(kv[0])))})
+    os.chmod(path, 0o644)  # atomic writes start from a private temporary file

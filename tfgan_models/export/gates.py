@@ -20,7 +20,7 @@ peak 1. A failed gate raises :class:`GateError` saying by how much it missed.
 import numpy as np
 import tensorflow as tf
 
-from tfgan_models.export.saved_model import MIN_SIDE, to_unit
+from tfgan_models.export.saved_model import MIN_SIDE, call_generator, to_unit
 
 MAX_ABS_DIFF = {"saved_model": 1e-5, "none": 1e-4, "fp16": 1e-2}
 MIN_PSNR_DB = {"dynamic": 30.0, "int8": 30.0}
@@ -66,14 +66,24 @@ def judge(what, key, result):
     return result
 
 
-def keras_unit(generator, x_model_range):
-    """The Keras generator's output in [0, 1] for inputs already in model units."""
-    return to_unit(np.asarray(generator(x_model_range, training=False), "float32"))
+def keras_unit(source, inputs):
+    """The Keras generator's output in [0, 1] for ``{name: array}`` inputs in ``.tflite`` units.
+
+    Latent generators take their inputs by name in order; image generators
+    take ``images`` in [0, 1], mapped to the model's [-1, 1].
+    """
+    if source.kind == "latent":
+        out = call_generator(source.generator, [inputs[i.name] for i in source.inputs])
+    else:
+        out = source.generator(np.asarray(inputs["images"], "float32") * 2.0 - 1.0, training=False)
+    return to_unit(np.asarray(out, "float32"))
 
 
 # ----------------------------------------------------------- gate inputs
-def gate_latents(source, n=GATE_SAMPLES):
-    return np.random.RandomState(GATE_SEED).standard_normal((n, source.latent_dim)).astype("float32")
+def gate_latents(source, n=GATE_SAMPLES, seed=GATE_SEED):
+    """``{name: array}``: z ~ N(0, I) and conditions from their priors, ``n`` of each."""
+    rng = np.random.RandomState(seed)
+    return {i.name: i.sample(rng, n) for i in source.inputs}
 
 
 def smooth_images(n, size, channels, seed=GATE_SEED):
@@ -97,38 +107,37 @@ def odd_size(source):
 
 
 # ------------------------------------------------------------ the gates
-def check_saved_model(path, source, images=None):
-    """Loads the SavedModel at ``path`` and compares its signatures with Keras.
+def check_saved_model(loaded, source):
+    """Compares the signatures of a loaded SavedModel with Keras.
 
-    ``images``: uint8 gate images for image generators (default: smooth random ones).
+    Latent generators: ``serving_default`` on fresh latents, and ``seed``
+    (deterministic, and its returned ``z`` reproduces its images). Image
+    generators: ``serving_default`` at a size the network takes and at an odd
+    size (against a NumPy reflect-pad reference), and the ``bytes`` signature.
     """
-    loaded = tf.saved_model.load(path)
     sigs = loaded.signatures
-    g = source.generator
     if source.kind == "latent":
-        z = gate_latents(source)
-        out = sigs["serving_default"](z=tf.constant(z))
-        result = figures(keras_unit(g, z), out["images_float"].numpy())
+        inputs = gate_latents(source)
+        out = sigs["serving_default"](**{k: tf.constant(v) for k, v in inputs.items()})
+        result = figures(keras_unit(source, inputs), out["images_float"].numpy())
         _check_uint8(out)
-        seeds = tf.constant([0, 1, 0], tf.int64)
-        by_seed = sigs["seed"](seed=seeds)
-        seeded = figures(keras_unit(g, by_seed["z"].numpy()), by_seed["images_float"].numpy())
+        conditions = {k: tf.constant(v[[0, 1, 0]]) for k, v in inputs.items() if k != source.inputs[0].name}
+        by_seed = sigs["seed"](seed=tf.constant([0, 1, 0], tf.int64), **conditions)
+        seeded_inputs = {source.inputs[0].name: by_seed["z"].numpy(), **{k: v.numpy() for k, v in conditions.items()}}
+        seeded = figures(keras_unit(source, seeded_inputs), by_seed["images_float"].numpy())
         if not np.array_equal(by_seed["images"][0].numpy(), by_seed["images"][2].numpy()):
             raise GateError("the seed signature is not deterministic: seed 0 gave two different images.")
         result["max_abs_diff"] = max(result["max_abs_diff"], seeded["max_abs_diff"])
     else:
-        if images is None:
-            side = 8 * source.size_multiple
-            images = smooth_images(4, (side, side), source.channels_in)
+        side = max(2 * source.size_multiple, 16)
+        images = smooth_images(4, (side, side), source.channels_in)
         out = sigs["serving_default"](images=tf.constant(images))
-        x = images.astype("float32") / 127.5 - 1.0
-        result = figures(keras_unit(g, x), out["images_float"].numpy())
+        result = figures(keras_unit(source, {"images": images / 255.0}), out["images_float"].numpy())
         _check_uint8(out)
         h, w = odd_size(source)
         odd = smooth_images(1, (h, w), source.channels_in, seed=GATE_SEED + 1)
         got = sigs["serving_default"](images=tf.constant(odd))["images_float"].numpy()
-        expected = keras_unit(g, reflect_pad_reference(odd.astype("float32") / 127.5 - 1.0,
-                                                       source.size_multiple))
+        expected = keras_unit(source, {"images": reflect_pad_reference(odd / 255.0, source.size_multiple)})
         expected = expected[:, : h * source.scale, : w * source.scale]
         padded = figures(expected, got)
         result["max_abs_diff"] = max(result["max_abs_diff"], padded["max_abs_diff"])
@@ -153,12 +162,12 @@ def reflect_pad_reference(x, multiple):
 
 
 def gate_inputs_tflite(source, input_size, images=None):
-    """Fresh float32 inputs in ``.tflite`` units: latents, or [0, 1] images of ``input_size``."""
+    """Fresh ``{name: float32 array}`` inputs in ``.tflite`` units: latents, or [0, 1] images."""
     if source.kind == "latent":
         return gate_latents(source)
     if images is None:
         images = smooth_images(GATE_SAMPLES // 2, input_size, source.channels_in)
-    return np.asarray(images, "float32") / 255.0
+    return {"images": np.asarray(images, "float32") / 255.0}
 
 
 def check_tflite(path, source, quantization, inputs):
@@ -167,7 +176,6 @@ def check_tflite(path, source, quantization, inputs):
 
     with quiet():  # LiteRT announces its XNNPACK delegate on stderr
         got = Runner(path, num_threads=1)(inputs)
-    x = inputs if source.kind == "latent" else inputs * 2.0 - 1.0
-    result = figures(keras_unit(source.generator, x), got)
+    result = figures(keras_unit(source, inputs), got)
     label = "fp32" if quantization == "none" else quantization
     return judge(f"the TFLite {label} model", quantization, result)

@@ -2,11 +2,15 @@
 
 Latent generators::
 
-    serving_default  z float32 [None, latent_dim]
+    serving_default  z float32 [None, latent_dim] (+ conditions: labels int32 [None], ...)
                      -> images uint8 [None, H, W, C], images_float float32 [None, H, W, C] in [0, 1]
-    seed             seed int64 [None]
+    seed             seed int64 [None] (+ the same conditions)
                      -> images, images_float, z float32 [None, latent_dim]
                      one deterministic image per seed: z = stateless_normal(seed=(seed, 0))
+
+Conditions are the generator's other inputs under their own names (cGAN and
+AC-GAN ``labels``; InfoGAN ``categorical`` and ``continuous``); class
+indices outside [0, K) are refused with an error instead of a blank one-hot.
 
 Image-to-image generators::
 
@@ -86,21 +90,44 @@ def image_to_image(generator, multiple, scale):
     return run
 
 
-def latent_functions(generator, latent_dim):
-    """The ``serving_default`` and ``seed`` endpoints of a latent generator."""
+def call_generator(generator, tensors):
+    """Calls a generator on its inputs in order (a single tensor when it has one input)."""
+    return generator(list(tensors) if len(tensors) > 1 else tensors[0], training=False)
 
-    def serve(z):
-        y = to_unit(generator(z, training=False))  # (B, H, W, C) in [0, 1]
+
+def _checked(inputs, tensors):
+    """Class-index inputs with an in-graph range check (a clear error instead of a silent zero one-hot)."""
+    out = []
+    for spec, t in zip(inputs, tensors):
+        if spec.prior == "categorical":
+            ok = tf.logical_and(tf.reduce_all(t >= 0), tf.reduce_all(t < spec.classes))
+            check = tf.debugging.Assert(ok, [f"{spec.name} must be class indices in [0, {spec.classes - 1}]"])
+            with tf.control_dependencies([check]):
+                t = tf.identity(t)
+        out.append(t)
+    return out
+
+
+def latent_functions(generator, inputs):
+    """The ``serving_default`` and ``seed`` endpoints of a latent generator.
+
+    ``inputs`` are the :class:`~.source.Input` specs, z first; conditions
+    (labels, codes) are inputs of both signatures.
+    """
+    latent_dim = inputs[0].shape[0]
+
+    def serve(*tensors):
+        y = to_unit(call_generator(generator, _checked(inputs, tensors)))  # (B, H, W, C) in [0, 1]
         return {"images": unit_to_uint8(y), "images_float": y}
 
-    def from_seed(seed):
+    def from_seed(seed, *conditions):
         z = seed_latents(seed, latent_dim)
-        return {**serve(z), "z": z}
+        return {**serve(z, *conditions), "z": z}
 
+    specs = [tf.TensorSpec([None, *i.shape], i.dtype, name=i.name) for i in inputs]
     return {
-        "serving_default": tf.function(serve, input_signature=[
-            tf.TensorSpec([None, latent_dim], tf.float32, name="z")]),
-        "seed": tf.function(from_seed, input_signature=[tf.TensorSpec([None], tf.int64, name="seed")]),
+        "serving_default": tf.function(serve, input_signature=specs),
+        "seed": tf.function(from_seed, input_signature=[tf.TensorSpec([None], tf.int64, name="seed")] + specs[1:]),
     }
 
 
@@ -126,7 +153,7 @@ def image_functions(generator, channels, multiple, scale):
 
 def serving_functions(source):
     if source.kind == "latent":
-        return latent_functions(source.generator, source.latent_dim)
+        return latent_functions(source.generator, source.inputs)
     return image_functions(source.generator, source.channels_in, source.size_multiple, source.scale)
 
 

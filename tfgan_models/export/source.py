@@ -3,7 +3,12 @@
 Two kinds of generator are exportable:
 
 * ``"latent"``: ``z (B, latent_dim) -> images (B, H, W, C)`` in [-1, 1]
-  (DCGAN, WGAN, ... : every unconditional variant of the package);
+  (DCGAN, WGAN, ...), possibly conditioned by more inputs (cGAN / AC-GAN
+  ``labels`` int ``(B,)``, InfoGAN ``categorical`` int ``(B,)`` and
+  ``continuous`` float ``(B, C)``). Integer inputs are class indices (the
+  number of classes is read from the ``OneHot`` layer that consumes them, or
+  the run's settings); extra float inputs are continuous codes with prior
+  U(-1, 1), as InfoGAN's;
 * ``"image"``: ``images (B, H, W, C) -> images (B, s*H, s*W, C')`` in [-1, 1],
   fully convolutional (super-resolution with scale ``s`` > 1, translation with
   ``s`` = 1). The size multiple the network needs (``2^k`` for ``k``
@@ -28,6 +33,31 @@ MAX_PROBED_MULTIPLE = 64
 
 
 @dataclasses.dataclass
+class Input:
+    """One generator input of a latent generator, as a signature exposes it."""
+
+    name: str
+    dtype: str                    # "float32" | "int32"
+    shape: tuple                  # without the batch axis
+    prior: str                    # "normal" (z), "categorical", "uniform" (continuous codes in [-1, 1])
+    classes: int = None           # categorical inputs
+
+    def describe(self):
+        info = {"dtype": self.dtype, "shape": [None, *self.shape], "prior": self.prior}
+        if self.classes:
+            info["classes"] = self.classes
+        return info
+
+    def sample(self, rng, n):
+        """``n`` draws from the prior (categorical: cycling through the classes, shuffled)."""
+        if self.prior == "normal":
+            return rng.standard_normal((n, *self.shape)).astype("float32")
+        if self.prior == "uniform":
+            return rng.uniform(-1.0, 1.0, (n, *self.shape)).astype("float32")
+        return rng.permutation(np.arange(n) % self.classes).astype("int32")
+
+
+@dataclasses.dataclass
 class Source:
     """A generator ready to export. ``settings`` is the run's (``None`` for a bare model)."""
 
@@ -37,6 +67,7 @@ class Source:
     settings: dict = None
     run_dir: str = None
     latent_dim: int = None        # latent generators
+    inputs: list = None           # latent generators: [z, *conditions] in the generator's order
     channels_in: int = None       # image generators
     size_multiple: int = 1        # image generators: H and W must be multiples of this
     scale: int = 1                # image generators: output size / input size
@@ -53,6 +84,8 @@ class Source:
                 "output_shape": list(self.generator.output_shape)}
         if self.kind == "image":
             info.update(size_multiple=self.size_multiple, scale=self.scale)
+        else:
+            info["inputs"] = {i.name: i.describe() for i in self.inputs}
         if self.settings:
             info.update(variant=self.settings.get("variant"), preset=self.settings.get("preset"))
         if self.run_dir:
@@ -83,10 +116,10 @@ def resolve(source, name=None):
                          f"received {type(source).__name__}.")
     name = check_name(name or default_name)
     inputs, outputs = generator.inputs or [], generator.outputs or []
-    if len(inputs) != 1 or len(outputs) != 1:
-        raise ValueError(f"export handles generators with one input and one output; {generator.name!r} "
+    if not inputs or len(outputs) != 1:
+        raise ValueError(f"export handles functional generators with one output; {generator.name!r} "
                          f"has {len(inputs)} inputs and {len(outputs)} outputs.")
-    in_shape, out_shape = tuple(generator.input_shape), tuple(generator.output_shape)
+    in_shape, out_shape = tuple(inputs[0].shape), tuple(outputs[0].shape)
     if len(out_shape) == 2:
         raise ValueError(f"{generator.name!r} generates 2-D points (output shape {out_shape}); only "
                          "image generators can be exported for TF Serving and TFLite.")
@@ -99,7 +132,11 @@ def resolve(source, name=None):
         if None in out_shape[1:]:
             raise ValueError(f"latent generator {generator.name!r} must produce a fixed image size, "
                              f"its output shape is {out_shape}.")
-        return Source(generator, "latent", name, settings, run_dir, latent_dim=int(in_shape[1]))
+        specs = latent_inputs(generator, settings)
+        return Source(generator, "latent", name, settings, run_dir, latent_dim=specs[0].shape[0], inputs=specs)
+    if len(inputs) > 1:
+        raise ValueError(f"image-to-image export handles generators with one input; {generator.name!r} "
+                         f"has {len(inputs)}.")
     if len(in_shape) == 4:
         if in_shape[1:3] != (None, None) or in_shape[3] is None:
             raise ValueError(f"image-to-image export needs a fully convolutional generator with input "
@@ -109,6 +146,53 @@ def resolve(source, name=None):
                       size_multiple=multiple, scale=scale)
     raise ValueError(f"export handles latent generators (input (B, latent_dim)) and image-to-image "
                      f"generators (input (B, H, W, C)); {generator.name!r} takes {in_shape}.")
+
+
+def latent_inputs(generator, settings=None):
+    """:class:`Input` specs of a latent generator: z first (rank 2 float), then its conditions."""
+    specs = []
+    for i, tensor in enumerate(generator.inputs):
+        shape, dtype = tuple(tensor.shape[1:]), str(tensor.dtype)
+        name = tensor.name.split(":")[0]
+        if None in shape:
+            raise ValueError(f"input {name!r} of {generator.name!r} has an unknown size: {tensor.shape}.")
+        if i == 0:
+            if len(shape) != 1 or not dtype.startswith("float"):
+                raise ValueError(f"the first input of latent generator {generator.name!r} must be z, float "
+                                 f"(B, latent_dim); it is {dtype} {tensor.shape}.")
+            specs.append(Input(name, "float32", shape, "normal"))
+        elif dtype.startswith("int") and shape == ():
+            specs.append(Input(name, "int32", shape, "categorical", _classes(generator, tensor, settings)))
+        elif dtype.startswith("float") and len(shape) == 1:
+            specs.append(Input(name, "float32", shape, "uniform"))
+        else:
+            raise ValueError(f"cannot export input {name!r} ({dtype} {tensor.shape}) of {generator.name!r}: "
+                             "conditions must be int class indices (B,) or float codes (B, C).")
+    names = [s.name for s in specs]
+    if len(set(names)) != len(names) or "seed" in names:
+        raise ValueError(f"the inputs of {generator.name!r} need distinct names other than 'seed': {names}.")
+    return specs
+
+
+def _classes(generator, tensor, settings):
+    """Number of classes of an int input: the ``num_classes`` of the layer consuming it, or the run's."""
+    for layer in _all_layers(generator):
+        for node in getattr(layer, "_inbound_nodes", []):
+            if any(t is tensor for t in node.input_tensors) and getattr(layer, "num_classes", None):
+                return int(layer.num_classes)
+    model = (settings or {}).get("model", {})
+    for key in ("num_classes", "num_categories"):
+        if model.get(key):
+            return int(model[key])
+    raise ValueError(f"cannot tell how many classes input {tensor.name!r} of {generator.name!r} takes: "
+                     "feed it through a tfgan_models.layers.OneHot layer, or export from a run directory.")
+
+
+def _all_layers(model):
+    for layer in model.layers:
+        yield layer
+        if isinstance(layer, keras.Model):
+            yield from _all_layers(layer)
 
 
 def check_name(name):

@@ -26,7 +26,7 @@ import keras
 import numpy as np
 import tensorflow as tf
 
-from tfgan_models.export.saved_model import to_unit
+from tfgan_models.export.saved_model import call_generator, to_unit
 
 QUANTIZATIONS = ("none", "fp16", "dynamic", "int8")
 BYTES_PER_PARAM = {"none": 4, "fp16": 2, "dynamic": 1, "int8": 1}
@@ -49,44 +49,49 @@ def default_input_size(source):
     return (side, side)
 
 
-def input_shape(source, input_size):
-    """The fixed input shape of the ``.tflite`` file (batch 1)."""
+def tflite_inputs(source, input_size):
+    """``[(name, dtype, shape)]`` of the ``.tflite`` signature, batch 1, in the generator's order."""
     if source.kind == "latent":
-        return (1, source.latent_dim)
-    return (1, *input_size, source.channels_in)
+        return [(i.name, i.dtype, (1, *i.shape)) for i in source.inputs]
+    return [("images", "float32", (1, *input_size, source.channels_in))]
 
 
 def io_spec(source, input_size):
     """The I/O contract recorded in the export report."""
-    h, w, c = source.output_shape if source.kind == "latent" else (
-        input_size[0] * source.scale, input_size[1] * source.scale, source.output_shape[-1])
     if source.kind == "latent":
-        inputs = {"z": {"dtype": "float32", "shape": [1, source.latent_dim], "range": "N(0, I)"}}
+        h, w, c = source.output_shape
+        inputs = {i.name: {"dtype": i.dtype, "shape": [1, *i.shape], "range": _range(i)} for i in source.inputs}
     else:
-        inputs = {"images": {"dtype": "float32", "shape": list(input_shape(source, input_size)),
+        h, w, c = input_size[0] * source.scale, input_size[1] * source.scale, source.output_shape[-1]
+        inputs = {"images": {"dtype": "float32", "shape": [1, *input_size, source.channels_in],
                              "range": "[0, 1]", "layout": "NHWC, RGB" if source.channels_in == 3 else "NHWC"}}
     outputs = {"images": {"dtype": "float32", "shape": [1, int(h), int(w), int(c)], "range": "[0, 1]",
                           "layout": "NHWC, RGB" if c == 3 else "NHWC"}}
     return {"signature": SIGNATURE, "inputs": inputs, "outputs": outputs}
 
 
+def _range(spec):
+    if spec.prior == "categorical":
+        return f"class index in [0, {spec.classes - 1}]"
+    return {"normal": "N(0, I)", "uniform": "[-1, 1]"}[spec.prior]
+
+
 def write_fixed_saved_model(source, input_size, path):
     """The float32, fixed-shape, [0, 1] SavedModel the converter reads."""
     generator = source.generator
+    specs = [tf.TensorSpec(shape, dtype, name=name) for name, dtype, shape in tflite_inputs(source, input_size)]
     if source.kind == "latent":
-        spec = tf.TensorSpec(input_shape(source, input_size), tf.float32, name="z")
-        fn = lambda z: {"images": to_unit(generator(z, training=False))}  # noqa: E731
+        fn = lambda *tensors: {"images": to_unit(call_generator(generator, tensors))}  # noqa: E731
     else:
-        spec = tf.TensorSpec(input_shape(source, input_size), tf.float32, name="images")
         fn = lambda x: {"images": to_unit(generator(x * 2.0 - 1.0, training=False))}  # noqa: E731
     archive = keras.export.ExportArchive()
     archive.track(generator)
-    archive.add_endpoint(SIGNATURE, tf.function(fn, input_signature=[spec]))
+    archive.add_endpoint(SIGNATURE, tf.function(fn, input_signature=specs))
     archive.write_out(path, verbose=False)
 
 
 def convert(source, quantization="none", input_size=None, representative=None):
-    """``.tflite`` bytes of ``source``; ``representative`` (N, *input) float32 for int8.
+    """``.tflite`` bytes of ``source``; ``representative``: ``{input name: (N, ...) array}`` for int8.
 
     Raises ``ValueError`` naming the layer when an op has no builtin TFLite
     kernel (it would need Flex / Select TF ops).
@@ -104,10 +109,11 @@ def convert(source, quantization="none", input_size=None, representative=None):
         if quantization == "fp16":
             converter.target_spec.supported_types = [tf.float16]
         elif quantization == "int8":
-            if representative is None or len(representative) == 0:
+            if not representative:
                 raise ValueError("int8 quantization needs a representative data set.")
-            samples = np.asarray(representative, "float32")
-            converter.representative_dataset = lambda: ([s[None]] for s in samples)
+            n = len(next(iter(representative.values())))
+            converter.representative_dataset = lambda: (
+                {k: v[i : i + 1] for k, v in representative.items()} for i in range(n))
             converter.target_spec.supported_ops = [tf.lite.OpsSet.TFLITE_BUILTINS_INT8]
             converter.inference_input_type = tf.float32
             converter.inference_output_type = tf.float32
@@ -223,10 +229,13 @@ class Runner:
     def __init__(self, path, num_threads=1):
         self.interpreter = interpreter(path, num_threads)
         self.runner = self.interpreter.get_signature_runner(SIGNATURE)
-        (self.input_name,) = self.runner.get_input_details()
-        self.input_shape = tuple(self.runner.get_input_details()[self.input_name]["shape"])
+        self.input_details = self.runner.get_input_details()
 
-    def __call__(self, x):
-        """(N, *input) float32 -> (N, *output) float32, one invoke per example."""
-        x = np.asarray(x, "float32")
-        return np.concatenate([self.runner(**{self.input_name: xi[None]})["images"] for xi in x])
+    def __call__(self, inputs):
+        """``{name: (N, ...) array}`` -> images (N, ...) float32, one invoke per example."""
+        n = len(next(iter(inputs.values())))
+        out = []
+        for i in range(n):
+            feed = {k: np.asarray(v[i : i + 1], self.input_details[k]["dtype"]) for k, v in inputs.items()}
+            out.append(self.runner(**feed)["images"])
+        return np.concatenate(out)

@@ -20,6 +20,8 @@ with it:
 samples of these sizes already have: a generator cannot be expected below it.
 """
 
+import warnings
+
 import numpy as np
 import tensorflow as tf
 import keras
@@ -43,13 +45,11 @@ def frechet_distance(features_a, features_b, eps=1e-6):
 
     Args:
         features_a, features_b: ``(N_a, D)`` and ``(N_b, D)`` arrays, N >= 2.
-        eps: added to both covariance diagonals only when ``S_a S_b`` is
-            singular and its square root is not finite (as in pytorch-fid).
+        eps: added to both covariance diagonals only when the square root of
+            ``S_a S_b`` is not finite or not accurate (as pytorch-fid does).
     Returns:
         A non-negative float.
     """
-    from scipy import linalg
-
     a = np.asarray(features_a, dtype="float64")
     b = np.asarray(features_b, dtype="float64")
     if a.ndim != 2 or b.ndim != 2 or a.shape[1] != b.shape[1] or min(len(a), len(b)) < 2:
@@ -60,16 +60,38 @@ def frechet_distance(features_a, features_b, eps=1e-6):
     mu_a, mu_b = a.mean(axis=0), b.mean(axis=0)
     cov_a = np.atleast_2d(np.cov(a, rowvar=False))
     cov_b = np.atleast_2d(np.cov(b, rowvar=False))
-    covmean = linalg.sqrtm(cov_a @ cov_b)
-    if not np.all(np.isfinite(covmean)):
+    covmean, error = _sqrtm(cov_a @ cov_b)
+    if error > 1e-6:
         offset = eps * np.eye(len(cov_a))
-        covmean = linalg.sqrtm((cov_a + offset) @ (cov_b + offset))
+        covmean, error = _sqrtm((cov_a + offset) @ (cov_b + offset))
+        if not np.isfinite(error):
+            raise ValueError("the feature covariances have no finite matrix square root: "
+                             "are the features finite?")
     # S_a S_b is similar to a PSD matrix, so its root is real up to round-off;
     # sqrtm may still return tiny imaginary parts, which carry no information.
     covmean = np.real(covmean)
     diff = mu_a - mu_b
     value = diff @ diff + np.trace(cov_a) + np.trace(cov_b) - 2.0 * np.trace(covmean)
     return float(max(value, 0.0))  # round-off can give -1e-12 for identical sets
+
+
+def _sqrtm(matrix):
+    """``(scipy.linalg.sqrtm(matrix), relative error ||X X - A||_F / ||A||_F)``; error inf if not finite.
+
+    Dead ReLU units make feature covariances singular; sqrtm then warns
+    ("Matrix is singular") although its root is usually exact, so the warning
+    is replaced by this residual check.
+    """
+    from scipy import linalg
+
+    if not np.all(np.isfinite(matrix)):
+        return None, float("inf")
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", linalg.LinAlgWarning)
+        root = linalg.sqrtm(matrix)
+    if not np.all(np.isfinite(root)):
+        return None, float("inf")
+    return root, float(np.linalg.norm(root @ root - matrix) / max(np.linalg.norm(matrix), 1e-300))
 
 
 def build_classifier(image_size=32, seed=CLASSIFIER_SEED):
@@ -107,7 +129,7 @@ def _trained(image_size):
     x, y = tf.constant(x_train), tf.constant(y_train)
     batches = (tf.data.Dataset.from_tensor_slices(order).batch(CLASSIFIER_BATCH)
                .map(lambda i: (tf.gather(x, i), tf.gather(y, i))))
-    classifier.fit(batches, epochs=1, verbose=0)
+    classifier.fit(batches, epochs=1, shuffle=False, verbose=0)
     feature_model = keras.Model(classifier.input, classifier.get_layer("features").output,
                                 name="digits_features")
     accuracy = float(np.mean(np.argmax(classifier.predict(x_test, verbose=0), axis=1) == y_test))

@@ -98,7 +98,7 @@ PRESETS = {
     # paper: 64x64, 1024 channels at 4x4 (Fig. 1), z of 100, batch 128
     "paper": dict(data="digits", data_shape=(64, 64, 1), latent_dim=100, width=128, batch_size=128, epochs=25),
     # demo: 32x32 embedded digits, half-width networks, a few CPU minutes
-    "demo": dict(data="digits", data_shape=(32, 32, 1), latent_dim=64, width=32, batch_size=64, epochs=40),
+    "demo": dict(data="digits", data_shape=(32, 32, 1), latent_dim=64, width=32, batch_size=64, epochs=100),
     # tiny: test size
     "tiny": dict(data="digits", data_shape=(8, 8, 1), latent_dim=8, width=4, batch_size=8, epochs=1,
                  steps_per_epoch=2),

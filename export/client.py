@@ -1,0 +1,208 @@
+"""Client for generators served by TF Serving: REST (``:predict``) and gRPC (``PredictRequest``).
+
+Building a request is separate from sending it, so the exact bytes on the wire
+can be checked without a server (``tests/test_export.py`` does).
+
+Examples (the server of ``compose.yaml`` on localhost)::
+
+    # a latent generator: one image per seed, written as PNGs
+    python export/client.py dcgan-demo --seed 1 2 3 --out samples/
+    # a conditional one: seeds and labels
+    python export/client.py cgan-demo --seed 1 2 --labels 3 7 --out samples/
+    # an image-to-image generator: PNG/JPEG files in, PNG files out (bytes signature)
+    python export/client.py pix2pix-demo --image photo.jpg --out samples/
+    # the same over gRPC (needs `pip install tensorflow-serving-api grpcio`)
+    python export/client.py dcgan-demo --seed 1 2 3 --grpc --out samples/
+
+REST: numbers travel as JSON lists; binary strings as ``{"b64": "..."}``
+objects, and TF Serving returns output tensors whose names end in ``_bytes``
+(``png_bytes``) the same way.
+"""
+
+import argparse
+import base64
+import json
+import os
+import sys
+import urllib.request
+
+import numpy as np
+
+REST_PORT, GRPC_PORT = 8501, 8500
+
+
+# -------------------------------------------------------------------- REST
+def rest_url(model, host="localhost", port=REST_PORT, version=None):
+    """``http://HOST:PORT/v1/models/MODEL[/versions/N]:predict``."""
+    path = f"/v1/models/{model}" + (f"/versions/{int(version)}" if version is not None else "")
+    return f"http://{host}:{port}{path}:predict"
+
+
+def _json_value(value):
+    if isinstance(value, (bytes, bytearray)):
+        return {"b64": base64.b64encode(bytes(value)).decode("ascii")}
+    if isinstance(value, np.ndarray):
+        return value.tolist() if value.dtype != object else [_json_value(v) for v in value]
+    if isinstance(value, np.generic):
+        return value.item()
+    return value
+
+
+def rest_body(inputs, signature="serving_default"):
+    """The JSON body of a row-format ``:predict`` request.
+
+    ``inputs``: ``{name: sequence with one entry per example}``; ``bytes``
+    entries (encoded images) become ``{"b64": ...}`` objects.
+    Returns ``{"signature_name": ..., "instances": [{name: value, ...}, ...]}``.
+    """
+    columns = {name: list(values) for name, values in inputs.items()}
+    sizes = {len(v) for v in columns.values()}
+    if len(sizes) != 1:
+        lengths = {k: len(v) for k, v in columns.items()}
+        raise ValueError(f"every input needs one entry per example; got lengths {lengths}.")
+    n = sizes.pop()
+    instances = [{name: _json_value(np.asarray(v[i]) if not isinstance(v[i], (bytes, bytearray)) else v[i])
+                  for name, v in columns.items()} for i in range(n)]
+    return {"signature_name": signature, "instances": instances}
+
+
+def send_rest(url, body, timeout=60.0):
+    """POSTs ``body`` (a dict) to ``url``; returns the decoded JSON response."""
+    request = urllib.request.Request(url, data=json.dumps(body).encode(), method="POST",
+                                     headers={"Content-Type": "application/json"})
+    with urllib.request.urlopen(request, timeout=timeout) as response:
+        return json.loads(response.read().decode())
+
+
+def _from_json(value):
+    if isinstance(value, dict) and set(value) == {"b64"}:
+        return base64.b64decode(value["b64"])
+    if isinstance(value, list):
+        return [_from_json(v) for v in value]
+    return value
+
+
+def decode_rest_response(response, single_output="output"):
+    """``{"predictions": [...]}`` -> ``{output name: np.ndarray}`` (b64 outputs as ``bytes``).
+
+    A signature with several outputs comes back as ``{name: value}`` rows, one
+    with a single output as bare values: those are named ``single_output``
+    (``"png_bytes"`` for the bytes signature).
+    """
+    if "error" in response:
+        raise RuntimeError(f"TF Serving error: {response['error']}")
+    rows = response["predictions"]
+    if rows and isinstance(rows[0], dict) and "b64" not in rows[0]:
+        names = list(rows[0])
+        columns = {name: [_from_json(row[name]) for row in rows] for name in names}
+    else:
+        columns = {single_output: [_from_json(row) for row in rows]}
+    return {name: np.array(values, dtype=object) if values and isinstance(values[0], bytes) else np.asarray(values)
+            for name, values in columns.items()}
+
+
+# -------------------------------------------------------------------- gRPC
+def grpc_request(model, inputs, signature="serving_default", version=None, dtypes=None):
+    """A ``tensorflow_serving.apis.predict_pb2.PredictRequest``.
+
+    ``inputs``: ``{name: array}`` (``bytes`` lists become string tensors);
+    ``dtypes``: optional ``{name: tf dtype}`` (default: float32 for floats,
+    int64 for ``seed``, int32 for other integers, string for bytes).
+    """
+    import tensorflow as tf
+    from tensorflow_serving.apis import predict_pb2
+
+    request = predict_pb2.PredictRequest()
+    request.model_spec.name = model
+    request.model_spec.signature_name = signature
+    if version is not None:
+        request.model_spec.version.value = int(version)
+    for name, value in inputs.items():
+        dtype = (dtypes or {}).get(name) or _default_dtype(name, value)
+        request.inputs[name].CopyFrom(tf.make_tensor_proto(value, dtype=dtype))
+    return request
+
+
+def _default_dtype(name, value):
+    import tensorflow as tf
+
+    if isinstance(value, (list, tuple)) and value and isinstance(value[0], (bytes, bytearray)):
+        return tf.string
+    array = np.asarray(value)
+    if array.dtype == object or array.dtype.kind in "SU":
+        return tf.string
+    if array.dtype.kind == "f":
+        return tf.float32
+    if array.dtype == np.uint8:
+        return tf.uint8
+    return tf.int64 if name == "seed" else tf.int32
+
+
+def send_grpc(request, host="localhost", port=GRPC_PORT, timeout=60.0):
+    """Sends a ``PredictRequest``; returns the ``PredictResponse``."""
+    import grpc
+    from tensorflow_serving.apis import prediction_service_pb2_grpc
+
+    with grpc.insecure_channel(f"{host}:{port}") as channel:
+        return prediction_service_pb2_grpc.PredictionServiceStub(channel).Predict(request, timeout=timeout)
+
+
+def decode_grpc_response(response):
+    """``PredictResponse`` -> ``{output name: np.ndarray}``."""
+    import tensorflow as tf
+
+    return {name: tf.make_ndarray(proto) for name, proto in response.outputs.items()}
+
+
+# --------------------------------------------------------------- command
+def _write_images(outputs, out_dir, prefix):
+    from PIL import Image
+
+    os.makedirs(out_dir, exist_ok=True)
+    paths = []
+    if "png_bytes" in outputs:
+        for i, data in enumerate(outputs["png_bytes"]):
+            paths.append(os.path.join(out_dir, f"{prefix}_{i:03d}.png"))
+            with open(paths[-1], "wb") as f:
+                f.write(data)
+        return paths
+    for i, image in enumerate(np.asarray(outputs["images"], "uint8")):
+        paths.append(os.path.join(out_dir, f"{prefix}_{i:03d}.png"))
+        Image.fromarray(image[..., 0] if image.shape[-1] == 1 else image).save(paths[-1])
+    return paths
+
+
+def main(argv=None):
+    parser = argparse.ArgumentParser(description="Query a generator served by TF Serving.")
+    parser.add_argument("model", help="model name (the folder under export/models)")
+    parser.add_argument("--seed", type=int, nargs="+", help="latent generators: one image per seed")
+    parser.add_argument("--labels", type=int, nargs="+", help="conditional generators: one label per seed")
+    parser.add_argument("--image", nargs="+", help="image-to-image generators: PNG/JPEG files")
+    parser.add_argument("--host", default="localhost")
+    parser.add_argument("--port", type=int, help=f"default {REST_PORT} (REST) or {GRPC_PORT} (gRPC)")
+    parser.add_argument("--version", type=int, help="a model version (default: the latest served)")
+    parser.add_argument("--grpc", action="store_true", help="use gRPC (port 8500) instead of REST (8501)")
+    parser.add_argument("--out", default="samples", help="folder for the PNGs")
+    args = parser.parse_args(argv)
+    if bool(args.seed) == bool(args.image):
+        parser.error("give either --seed (latent generators) or --image (image-to-image generators)")
+    if args.image:
+        signature, inputs = "bytes", {"image_bytes": [open(p, "rb").read() for p in args.image]}
+    else:
+        signature, inputs = "seed", {"seed": np.asarray(args.seed, "int64")}
+        if args.labels:
+            inputs["labels"] = np.resize(np.asarray(args.labels, "int32"), len(args.seed))
+    if args.grpc:
+        request = grpc_request(args.model, inputs, signature, args.version)
+        outputs = decode_grpc_response(send_grpc(request, args.host, args.port or GRPC_PORT))
+    else:
+        body = rest_body(inputs, signature)
+        response = send_rest(rest_url(args.model, args.host, args.port or REST_PORT, args.version), body)
+        outputs = decode_rest_response(response, single_output="png_bytes")
+    for path in _write_images(outputs, args.out, args.model):
+        print(path)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

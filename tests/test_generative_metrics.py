@@ -14,6 +14,7 @@ from tfgan_models.data import digits_arrays
 from tfgan_models.metrics.classifier_scores import ConditionalAccuracy, InceptionScore
 from tfgan_models.metrics.digits import frechet_distance
 from tfgan_models.metrics.features import (
+    INCEPTION_FEATURES_FILE,
     DigitsFeatures,
     InceptionFeatures,
     InceptionLogits,
@@ -276,16 +277,26 @@ def test_missing_inception_weights_raise_a_clear_error(tmp_path, monkeypatch):
     assert list(tmp_path.iterdir()) == []  # nothing was downloaded
 
 
-def test_inception_extractors_shapes_with_random_weights(tmp_path):
+def test_inception_extractors_shapes_and_weight_files(tmp_path, monkeypatch):
+    import h5py
+    from keras.src.legacy.saving import legacy_h5_format
+
     grey = np.linspace(-1, 1, 2 * 8 * 8).reshape(2, 8, 8, 1).astype("float32")
-    features = InceptionFeatures(weights="random")
+    features = InceptionFeatures(weights="random")  # shapes only: random weights mean nothing
     out = features(grey)
     assert out.shape == (2, 2048) and np.isfinite(out).all()
-    # A local weights file is loaded as given (here the random weights, saved).
-    path = str(tmp_path / "inception.weights.h5")
-    features.model.save_weights(path)
-    np.testing.assert_allclose(InceptionFeatures(weights=path)(grey), out, rtol=1e-4, atol=1e-5)
     logits = InceptionLogits(weights="random")(np.zeros((2, 8, 8, 3), "uint8"))
     assert logits.shape == (2, 1000) and np.isfinite(logits).all()
     with pytest.raises(ValueError, match="uint8"):
         features(grey * 255.0)
+    # Stand-in for the ImageNet file: the random weights in the legacy HDF5
+    # format and under the name of Keras's download, found through KERAS_HOME.
+    cached = tmp_path / "models" / INCEPTION_FEATURES_FILE
+    cached.parent.mkdir()
+    with h5py.File(cached, "w") as f:
+        legacy_h5_format.save_weights_to_hdf5_group(f, features.model)
+    monkeypatch.setenv("KERAS_HOME", str(tmp_path))
+    np.testing.assert_allclose(InceptionFeatures()(grey), out, rtol=1e-4, atol=1e-5)
+    # ... or given as a path (the network built from it is shared within the process).
+    monkeypatch.setenv("KERAS_HOME", str(tmp_path / "elsewhere"))
+    np.testing.assert_allclose(InceptionFeatures(weights=str(cached))(grey), out, rtol=1e-4, atol=1e-5)

@@ -75,6 +75,14 @@ def training_data(model, settings):
     kwargs = dict(image_size=shape[:2], channels=shape[2]) if len(shape) == 3 else {}
     batch = model.data_batch_size(run["batch_size"])
     seed = settings["model"].get("seed")
+    if hasattr(model, "training_dataset"):
+        # Variants with their own element spec (paired or unpaired images) build their pipeline:
+        # training_dataset(spec, batch_size, seed) -> (repeated dataset, steps_per_epoch or None).
+        dataset, steps = model.training_dataset(run["data"], batch, seed)
+        steps = run.get("steps_per_epoch") or steps
+        if not steps:
+            raise ValueError(f"cannot tell the size of {run['data']!r}: pass --steps-per-epoch.")
+        return dataset, int(steps)
     labelled = getattr(model, "requires_labels", False)
     dataset = data_lib.load(run["data"], batch_size=batch, seed=seed, with_labels=labelled, **kwargs)
     spec = dataset.element_spec[0] if labelled else dataset.element_spec
@@ -178,6 +186,12 @@ def sample(run_dir, n=64, seed=0, out="samples.png", labels=None, traverse=None)
         raise ValueError(f"--out must end in .png or .npy, received {out!r}.")
     model, _ = load_model(run_dir)
     cols = None
+    if hasattr(model, "sample_picture"):  # image-to-image variants: a before/after picture
+        if not out.endswith(".png"):
+            raise ValueError(f"{type(model).__name__} samples are before/after pictures: use --out FILE.png.")
+        picture = model.sample_picture(seed=int(seed))
+        write_bytes(out, encode_png(picture))
+        return picture
     if traverse is not None:
         if not hasattr(model, "traversal"):
             raise ValueError(f"{type(model).__name__} has no codes or labels to traverse.")

@@ -28,14 +28,19 @@ class SampleGrid(keras.callbacks.Callback):
         self._writer = None
 
     def on_train_begin(self, logs=None):
-        self.z = keras.random.normal((self.n, self.model.latent_dim), seed=self.seed)
+        # Image-to-image variants draw their own before/after picture (``sample_picture``).
+        if not hasattr(self.model, "sample_picture"):
+            self.z = keras.random.normal((self.n, self.model.latent_dim), seed=self.seed)
         if self.log_dir:
             self._writer = tf.summary.create_file_writer(os.path.join(self.log_dir, "samples"))
 
     def on_epoch_end(self, epoch, logs=None):
         if (epoch + 1) % self.every:
             return
-        picture = samples_picture(self.model.generate(z=self.z))
+        if hasattr(self.model, "sample_picture"):
+            picture = self.model.sample_picture(seed=self.seed)
+        else:
+            picture = samples_picture(self.model.generate(z=self.z))
         write_bytes(os.path.join(self.directory, f"epoch_{epoch + 1:04d}.png"), encode_png(picture))
         if self._writer is not None:
             with self._writer.as_default():

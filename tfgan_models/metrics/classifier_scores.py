@@ -93,7 +93,7 @@ class InceptionScore(keras.metrics.Metric):
         p = np.exp(log_p)
         with np.errstate(invalid="ignore"):  # 0 * log 0 = 0 * -inf: replaced by its limit 0
             p_log_p = np.sum(np.where(p > 0, p * log_p, 0.0), axis=1)  # (B,): -H(y|x)
-        start = int(np.sum(keras.ops.convert_to_numpy(count)))
+        start = int(np.sum(count.numpy()))
         group = np.eye(self.splits)[(start + np.arange(len(p))) % self.splits]  # (B, S) one-hot
         count.assign_add(group.sum(axis=0))
         sum_p.assign_add(group.T @ p)
@@ -103,7 +103,7 @@ class InceptionScore(keras.metrics.Metric):
         """The score of each group, ``(splits,)``."""
         if self._sums is None:
             raise ValueError("InceptionScore has seen no samples.")
-        count, sum_p, sum_plogp = (keras.ops.convert_to_numpy(v) for v in self._sums)
+        count, sum_p, sum_plogp = (v.numpy() for v in self._sums)
         if np.any(count < 1):
             raise ValueError(f"InceptionScore with splits={self.splits} needs at least {self.splits} samples; "
                              f"received {int(count.sum())}.")
@@ -177,14 +177,14 @@ class ConditionalAccuracy(keras.metrics.Metric):
         """Accuracy for each requested label, ``(K,)``; NaN for labels never requested."""
         if self._counts is None:
             raise ValueError("ConditionalAccuracy has seen no samples.")
-        correct, requested = (keras.ops.convert_to_numpy(v) for v in self._counts)
+        correct, requested = (v.numpy() for v in self._counts)
         with np.errstate(invalid="ignore", divide="ignore"):
             return np.where(requested > 0, correct / requested, np.nan)
 
     def result(self):
         if self._counts is None:
             raise ValueError("ConditionalAccuracy has seen no samples.")
-        correct, requested = (keras.ops.convert_to_numpy(v) for v in self._counts)
+        correct, requested = (v.numpy() for v in self._counts)
         if requested.sum() == 0:
             raise ValueError("ConditionalAccuracy has seen no samples.")
         return float(correct.sum() / requested.sum())

@@ -9,7 +9,6 @@ The distance itself is :func:`tfgan_models.metrics.digits.frechet_distance`;
 this module only streams the Gaussian fits.
 """
 
-import keras
 import numpy as np
 
 from tfgan_models.metrics.digits import frechet_distance
@@ -71,7 +70,7 @@ class FrechetInceptionDistance(TwoSampleMetric):
             raise ValueError(f"side must be 'real' or 'fake', received {side!r}.")
         if self._moments is None:
             return None, None, 0
-        count, total, outer = (keras.ops.convert_to_numpy(v) for v in self._moments[side])
+        count, total, outer = (v.numpy() for v in self._moments[side])
         n = float(count)
         if n < 2:
             return None, None, int(n)

@@ -16,7 +16,7 @@ import importlib
 
 __version__ = "0.1.0"
 
-_SUBMODULES = ("benchmarks", "callbacks", "data", "export", "losses", "metrics", "models", "registry", "runs")
+_SUBMODULES = ("benchmarks", "callbacks", "data", "evaluate", "export", "losses", "metrics", "models", "registry", "runs")
 _CLASSES = {name: "tfgan_models.models" for name in (
     "ACGAN", "CGAN", "ConditionalGANModel", "DCGAN", "GAN", "GANModel", "InfoGAN", "LSGAN", "WGAN", "WGANGP")}
 

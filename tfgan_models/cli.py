@@ -57,6 +57,18 @@ def _parser():
                                              "(default 128x128 super-resolution, 256x256 translation)")
     export.add_argument("--overwrite", action="store_true", help="replace an existing version")
 
+    evaluate = sub.add_parser("eval", help="evaluate a trained run")
+    evaluate.add_argument("kind", choices=["gen"], help="gen: a generator's sample quality")
+    evaluate.add_argument("run_dir")
+    evaluate.add_argument("--metric", default="fid", choices=["fid", "kid", "is", "pr"])
+    evaluate.add_argument("--data", help="real data spec (default: the run's data)")
+    evaluate.add_argument("--n", type=int, default=1000, help="samples to generate (>= 10)")
+    evaluate.add_argument("--seed", type=int, default=0)
+    evaluate.add_argument("--features", default="auto", choices=["auto", "digits", "inception"],
+                          help="feature extractor: the package's digits classifier or InceptionV3")
+    evaluate.add_argument("--inception-weights", help="InceptionV3 weights file (.h5) if not in Keras's cache")
+    evaluate.add_argument("--json", help="also write the result to this JSON file")
+
     bench = sub.add_parser("bench", help="run a benchmark suite")
     bench.add_argument("suite", help="mixtures, digits or pipeline")
     bench.add_argument("--quick", action="store_true", help="one seed, short budget")
@@ -130,6 +142,19 @@ def _export(args):
           f"(report: {os.path.join(args.out, name, 'export_report.json')})")
 
 
+def _eval(args):
+    import json
+
+    from tfgan_models.evaluate import evaluate_generator
+    from tfgan_models.io import write_json
+
+    result = evaluate_generator(args.run_dir, metric=args.metric, data=args.data, n=args.n, seed=args.seed,
+                                features=args.features, inception_weights=args.inception_weights)
+    print(json.dumps(result, indent=2, default=str))
+    if args.json:
+        write_json(args.json, result)
+
+
 def _bench(args):
     import json
 
@@ -191,6 +216,8 @@ def main(argv=None):
             _sample(args)
         elif args.command == "export":
             _export(args)
+        elif args.command == "eval":
+            _eval(args)
         else:
             _bench(args)
     except NonFiniteLossError as err:

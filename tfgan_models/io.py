@@ -29,10 +29,17 @@ def atomic_path(path):
         raise
 
 
-def _umask():
+def _read_umask():
     mask = os.umask(0)
     os.umask(mask)
     return mask
+
+
+_UMASK = _read_umask()  # read once at import: os.umask is process-wide and not thread-safe
+
+
+def _umask():
+    return _UMASK
 
 
 def write_bytes(path, data):

@@ -131,12 +131,12 @@ def train(settings, out, overwrite=False, verbose="auto", callbacks=()):
         keras.callbacks.BackupAndRestore(backup),
         NaNGuard(checkpoint_hint=f"The last good checkpoint is kept at {model_path}; "
                                  "rerunning the same command resumes from the last completed epoch."),
+        *callbacks,  # before the writers below, so metrics they log reach history.json
         SampleGrid(os.path.join(out, "samples"), log_dir=os.path.join(out, "logs")),
         AtomicCheckpoint(model_path, os.path.join(out, "generator.keras")),
         HistoryLog(os.path.join(out, "history.json")),
         keras.callbacks.TensorBoard(os.path.join(out, "logs"), write_graph=False),
         history,
-        *callbacks,
     ]
     model.fit(dataset, epochs=int(settings["run"]["epochs"]), steps_per_epoch=steps,
               callbacks=fit_callbacks, verbose=verbose, shuffle=False)

@@ -1,6 +1,7 @@
 """Callbacks for training GANs with ``model.fit``."""
 
 from tfgan_models.callbacks.images import image_grid, samples_picture, scatter_raster
+from tfgan_models.callbacks.metric_checkpoint import BestMetricCheckpoint, digits_fid_metric, generator_metric
 from tfgan_models.callbacks.training import (
     AtomicCheckpoint,
     HistoryLog,
@@ -9,5 +10,5 @@ from tfgan_models.callbacks.training import (
     SampleGrid,
 )
 
-__all__ = ["AtomicCheckpoint", "HistoryLog", "NaNGuard", "NonFiniteLossError", "SampleGrid",
+__all__ = ["AtomicCheckpoint", "BestMetricCheckpoint", "digits_fid_metric", "generator_metric", "HistoryLog", "NaNGuard", "NonFiniteLossError", "SampleGrid",
            "image_grid", "samples_picture", "scatter_raster"]

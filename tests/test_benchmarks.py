@@ -84,7 +84,7 @@ def test_digits_suite_at_a_toy_budget():
 
 def test_pipeline_suite_at_a_toy_budget():
     logged = []
-    results = SUITES["pipeline"](quick=True, log=logged.append, batches=3, train_steps=2, num_files=20)
+    results = SUITES["pipeline"](quick=True, log=logged.append, batches=3, train_steps=2, rounds=1, num_files=20)
     _check_common("pipeline", results, logged)
     assert [r["source"] for r in results["rows"]] == ["digits", "ring8", "folder (20 PNG)"]
     for row in results["rows"]:

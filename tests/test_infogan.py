@@ -49,3 +49,18 @@ def test_codes_control_the_generator_and_traversal():
         model.generate(2, codes={"style": [1, 2]})
     with pytest.raises(ValueError, match="categorical codes must be in"):
         model.generate(2, codes={"categorical": [0, 3]})
+
+
+def test_dcgan_architecture_trains_and_roundtrips():
+    model = InfoGAN(data_shape=(8, 8, 1), latent_dim=4, num_categories=3, num_continuous=1, architecture="dcgan",
+                    width=4)
+    model.compile()
+    g_before = [w.numpy().copy() for w in model.generator.trainable_weights]
+    history = model.fit(tiny_data(model), epochs=1, steps_per_epoch=2, verbose=0).history
+    assert np.isfinite(history["info_loss"]).all()
+    assert any(not np.allclose(a, b.numpy()) for a, b in zip(g_before, model.generator.trainable_weights))
+    clone = InfoGAN.from_config(model.get_config())
+    assert clone.architecture == "dcgan"
+    assert [o.shape[1:] for o in clone.discriminator.outputs] == [(1,), (3,), (1,)]
+    with pytest.raises(ValueError, match="architecture"):
+        InfoGAN(data_shape=(8, 8, 1), architecture="resnet")

@@ -7,7 +7,8 @@ import numpy as np
 import pytest
 
 from tfgan_models import data
-from tfgan_models.metrics import DigitsEvaluator, frechet_distance, kl_to_uniform, mixture_scores
+from tfgan_models.metrics import (DigitsEvaluator, frechet_distance, frechet_distance_from_moments,
+                                  kl_to_uniform, mixture_scores)
 
 
 # ------------------------------------------------------------ Fréchet distance
@@ -41,6 +42,17 @@ def test_frechet_distance_of_sampled_gaussians_approaches_the_population_value(r
     a = rng.randn(200_000, 2)
     b = np.array([1.0, 0.0]) + rng.randn(200_000, 2) * np.array([1.5, 2.0])
     assert frechet_distance(a, b) == pytest.approx(2.25, abs=0.03)
+
+
+def test_frechet_distance_from_moments_matches_hand_values(rng):
+    # 1-D: N(0, 1) vs N(1, 2^2): (0 - 1)^2 + 1 + 4 - 2 * sqrt(1 * 4) = 2.
+    assert frechet_distance_from_moments([0.0], [[1.0]], [1.0], [[4.0]]) == pytest.approx(2.0)
+    a, b = rng.randn(40, 3), rng.randn(60, 3) * 2.0
+    from_moments = frechet_distance_from_moments(a.mean(0), np.cov(a, rowvar=False),
+                                                 b.mean(0), np.cov(b, rowvar=False))
+    assert from_moments == pytest.approx(frechet_distance(a, b), rel=1e-12)
+    with pytest.raises(ValueError, match="one D"):
+        frechet_distance_from_moments(np.zeros(2), np.eye(2), np.zeros(3), np.eye(3))
 
 
 def test_frechet_distance_is_finite_for_singular_covariances(rng):

@@ -29,13 +29,18 @@ class RunError(ValueError):
 
 
 def run_settings(variant, preset=None, data=None, epochs=None, steps_per_epoch=None,
-                 batch_size=None, seed=0, image_size=None, ema_decay=None):
-    """The full, JSON-able description of a run: preset merged with overrides."""
+                 batch_size=None, seed=0, image_size=None, ema_decay=None, model_overrides=None):
+    """The full, JSON-able description of a run: preset merged with overrides.
+
+    ``model_overrides``: more constructor arguments (``None`` values ignored),
+    e.g. ``{"init": RUN_DIR, "vgg_weights": PATH}`` for the super-resolution GANs.
+    """
     preset = preset or registry.default_preset(variant)
     model_kwargs, run = registry.split_preset(registry.preset(variant, preset))
     model_kwargs["seed"] = int(seed)
     if ema_decay is not None:
         model_kwargs["ema_decay"] = float(ema_decay)
+    model_kwargs.update({k: v for k, v in (model_overrides or {}).items() if v is not None})
     if image_size is not None:
         shape = list(model_kwargs.get("data_shape", ()))
         if len(shape) != 3:

@@ -26,12 +26,16 @@ VARIANTS = ("gan", "dcgan", "lsgan", "wgan", "wgan_gp")
 PRESET = "demo"
 IMAGE_SIZE = 32
 NUM_SAMPLES = 1000
-# Measured on 2 CPU cores (demo presets, batch 64): see README of the suite
-# in the module docstring of `run`. FULL_STEPS gives each variant a few
-# minutes; QUICK_STEPS about half a minute.
-FULL_STEPS = 3000
-FULL_SEEDS = 1  # ~20 min for the five variants; pass seeds=3 for a spread
-QUICK_STEPS = 300
+# Step budgets. Measured on 2 shared CPU cores (demo presets, batch 64, ms per
+# fit step): gan ~20, dcgan 58-80, lsgan 60-100, wgan ~200, wgan_gp 360-410
+# (5 critic updates each). Probed (seed 0): DCGAN reaches FD 55 / 20 / 12 / 9.5
+# after 250 / 1k / 2k / 3k steps (floor 5.1, 10/10 classes from 250 on);
+# WGAN-GP FD 26 / 13.6 after 500 / 1k. Equal generator steps for every
+# variant: 2k steps take 1-3 min for gan/dcgan/lsgan, ~7 min for wgan and
+# ~13 min for wgan_gp, ~25 min for the suite.
+FULL_STEPS = 2000
+FULL_SEEDS = 1  # pass seeds=3 for a spread (~75 min)
+QUICK_STEPS = 250  # 5-100 s per variant, ~3-4 min in all
 SCORE_KEYS = ("frechet_distance", "real_vs_real_floor", "class_shares", "classes_over_5pct",
               "kl_to_uniform", "mean_confidence", "test_accuracy", "num_samples")
 

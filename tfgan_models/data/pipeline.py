@@ -10,7 +10,7 @@ from tfgan_models.data.mixtures import sample_mixture
 from tfgan_models.data.tfds_source import load_tfds, parse_tfds_spec
 
 SPEC_HELP = (
-    "digits[:train|test], ring8, grid25, tfds:NAME[/CONFIG][:SPLIT], folder:PATH"
+    "digits[:train|test], photos[:train|test|all], ring8, grid25, tfds:NAME[/CONFIG][:SPLIT], folder:PATH"
 )
 SHUFFLE_BUFFER = 10_000
 
@@ -24,6 +24,8 @@ def parse_spec(spec):
         return kind, arg or None
     if kind in ("tfds", "folder") and arg:
         return kind, arg
+    if kind == "photos" and arg in ("", "train", "test", "all"):
+        return kind, arg or None
     raise ValueError(f"unknown data spec {spec!r}; known specs: {SPEC_HELP}.")
 
 
@@ -34,6 +36,10 @@ def load(spec, batch_size=64, image_size=None, channels=None, with_labels=False,
     Specs:
         ``digits[:train|test]``  scikit-learn's 8x8 digits, resized (default 32x32),
                                  1 channel; split 1400/397 (default: all 1,797).
+        ``photos[:train|test|all]``  the 9 embedded colour photographs (default
+                                 all; splits of :mod:`tfgan_models.data.paired`),
+                                 centre-cropped and resized (default 128x128).
+                                 Super-resolution variants pair them themselves.
         ``ring8``, ``grid25``    PacGAN's 2-D Gaussian mixtures (100k points).
         ``tfds:NAME[/CONFIG][:SPLIT]``  any TFDS image set (default split train).
         ``folder:PATH``          a recursive jpg/png folder; labels from subfolders.
@@ -59,6 +65,13 @@ def load(spec, batch_size=64, image_size=None, channels=None, with_labels=False,
             images = set_channels(tf.constant(images), channels).numpy()
         ds = tf.data.Dataset.from_tensor_slices((images, labels))
         count = len(labels)
+    elif kind == "photos":
+        from tfgan_models.data.paired import photo, photo_names
+
+        read = _decoder(size or (128, 128), channels)
+        images = [read(photo(n), -1)[0].numpy() for n in photo_names(arg or "all")]
+        ds = tf.data.Dataset.from_tensor_slices((np.stack(images), np.full(len(images), -1, "int32")))
+        count = len(images)
     elif kind in ("ring8", "grid25"):
         points, labels = sample_mixture(kind, seed=0 if seed is None else seed)
         ds = tf.data.Dataset.from_tensor_slices((points, labels))

@@ -14,7 +14,8 @@ def parse_tfds_spec(body):
 def load_tfds(name, split, data_dir=None):
     """``(dataset of (image uint8 (H, W, C), label int32), feature info)`` for a TFDS set.
 
-    The image key is the first ``Image`` feature, the label key the first
+    The image key is ``hr`` when the set has one (super-resolution sets such as
+    ``div2k``), else the first ``Image`` feature; the label key is the first
     ``ClassLabel`` (label -1 when there is none).
     """
     import tensorflow_datasets as tfds
@@ -24,7 +25,8 @@ def load_tfds(name, split, data_dir=None):
     except Exception as err:  # unknown name, unknown split, missing download
         raise ValueError(f"cannot load TFDS dataset {name!r} split {split!r}: {err}") from err
     features = info.features
-    image_key = next((k for k, f in features.items() if isinstance(f, tfds.features.Image)), None)
+    image_keys = [k for k, f in features.items() if isinstance(f, tfds.features.Image)]
+    image_key = "hr" if "hr" in image_keys else next(iter(image_keys), None)
     if image_key is None:
         raise ValueError(f"TFDS dataset {name!r} has no image feature (features: {list(features)}).")
     label_key = next((k for k, f in features.items() if isinstance(f, tfds.features.ClassLabel)), None)

@@ -9,13 +9,30 @@ from tfgan_models.losses.adversarial import (
     minimax_generator_loss,
     non_saturating_discriminator_loss,
     non_saturating_generator_loss,
+    relativistic_average_discriminator_loss,
+    relativistic_average_generator_loss,
     wasserstein_discriminator_loss,
     wasserstein_generator_loss,
 )
 from tfgan_models.losses.information import auxiliary_classifier_loss, categorical_code_loss, gaussian_code_loss
 from tfgan_models.losses.penalties import gradient_penalty
+from tfgan_models.losses.perceptual import (
+    VGGWeightsError,
+    perceptual_l1_loss,
+    vgg19_features,
+    vgg_content_loss,
+)
+from tfgan_models.losses.reconstruction import pixel_l1_loss, pixel_mse_loss
 
 __all__ = [
+    "VGGWeightsError",
+    "perceptual_l1_loss",
+    "pixel_l1_loss",
+    "pixel_mse_loss",
+    "relativistic_average_discriminator_loss",
+    "relativistic_average_generator_loss",
+    "vgg19_features",
+    "vgg_content_loss",
     "auxiliary_classifier_loss",
     "categorical_code_loss",
     "gaussian_code_loss",

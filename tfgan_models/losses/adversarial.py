@@ -76,3 +76,27 @@ def hinge_discriminator_loss(real_logits, fake_logits):
 def hinge_generator_loss(fake_logits):
     """-E[D(G(z))]  (Miyato et al. 2018, eq. 17)."""
     return -_mean(fake_logits)
+
+
+def relativistic_average_discriminator_loss(real_logits, fake_logits):
+    """RaGAN discriminator loss (Jolicoeur-Martineau 2018; ESRGAN, Wang et al. 2018, eq. 1).
+
+    With ``D_Ra(a, b) = sigmoid(C(a) - E_b[C(b)])``:
+    ``L_D = -E_r[log D_Ra(x_r, x_f)] - E_f[log(1 - D_Ra(x_f, x_r))]``,
+    the expectations over the batch. Softplus forms as in :func:`minimax_discriminator_loss`.
+    """
+    real_logits, fake_logits = ops.cast(real_logits, "float32"), ops.cast(fake_logits, "float32")
+    real_rel = real_logits - ops.mean(fake_logits)
+    fake_rel = fake_logits - ops.mean(real_logits)
+    return _mean(ops.softplus(-real_rel)) + _mean(ops.softplus(fake_rel))
+
+
+def relativistic_average_generator_loss(real_logits, fake_logits):
+    """RaGAN generator loss (ESRGAN eq. 2): the symmetric form, with gradients from both terms.
+
+    ``L_G = -E_r[log(1 - D_Ra(x_r, x_f))] - E_f[log D_Ra(x_f, x_r)]``.
+    """
+    real_logits, fake_logits = ops.cast(real_logits, "float32"), ops.cast(fake_logits, "float32")
+    real_rel = real_logits - ops.mean(fake_logits)
+    fake_rel = fake_logits - ops.mean(real_logits)
+    return _mean(ops.softplus(real_rel)) + _mean(ops.softplus(-fake_rel))

@@ -57,12 +57,24 @@ def frechet_distance(features_a, features_b, eps=1e-6):
             f"frechet_distance needs two (N, D) arrays with the same D and N >= 2, "
             f"received shapes {a.shape} and {b.shape}."
         )
-    mu_a, mu_b = a.mean(axis=0), b.mean(axis=0)
-    cov_a = np.atleast_2d(np.cov(a, rowvar=False))
-    cov_b = np.atleast_2d(np.cov(b, rowvar=False))
+    return frechet_distance_from_moments(a.mean(axis=0), np.cov(a, rowvar=False),
+                                         b.mean(axis=0), np.cov(b, rowvar=False), eps=eps)
+
+
+def frechet_distance_from_moments(mu_a, cov_a, mu_b, cov_b, eps=1e-6):
+    """:func:`frechet_distance` from means ``(D,)`` and covariances ``(D, D)``.
+
+    For streaming metrics that keep only the moments of their features.
+    """
+    mu_a, mu_b = np.atleast_1d(np.asarray(mu_a, "float64")), np.atleast_1d(np.asarray(mu_b, "float64"))
+    cov_a, cov_b = np.atleast_2d(np.asarray(cov_a, "float64")), np.atleast_2d(np.asarray(cov_b, "float64"))
+    d = len(mu_a)
+    if mu_b.shape != (d,) or cov_a.shape != (d, d) or cov_b.shape != (d, d):
+        raise ValueError(f"moments must be means (D,) and covariances (D, D) of one D; received "
+                         f"{mu_a.shape}, {cov_a.shape}, {mu_b.shape}, {cov_b.shape}.")
     covmean, error = _sqrtm(cov_a @ cov_b)
     if error > 1e-6:
-        offset = eps * np.eye(len(cov_a))
+        offset = eps * np.eye(d)
         covmean, error = _sqrtm((cov_a + offset) @ (cov_b + offset))
         if not np.isfinite(error):
             raise ValueError("the feature covariances have no finite matrix square root: "
@@ -166,6 +178,8 @@ class DigitsEvaluator:
         if images.dtype == np.uint8:
             images = images.astype("float32") / 127.5 - 1.0
         images = images.astype("float32")
+        if not np.all(np.isfinite(images)):
+            raise ValueError("digits images contain NaN or inf: did the generator diverge?")
         if images.shape[1:3] != (self.image_size, self.image_size):
             images = tf.image.resize(images, (self.image_size,) * 2, method="bilinear").numpy()
         return images

@@ -13,3 +13,9 @@ from tfgan_models.models.infogan import InfoGAN
 
 __all__ = ["GANModel", "ConditionalGANModel", "GAN", "DCGAN", "LSGAN", "WGAN", "WGANGP", "CGAN", "ACGAN",
            "InfoGAN"]
+from tfgan_models.models.sr_model import SRModel
+from tfgan_models.models.srresnet import SRResNet
+from tfgan_models.models.srgan import SRGAN
+from tfgan_models.models.esrgan import ESRGAN
+
+__all__ += ["SRModel", "SRResNet", "SRGAN", "ESRGAN"]

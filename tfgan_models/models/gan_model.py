@@ -59,6 +59,9 @@ class GANModel(keras.Model):
     """
 
     loss_names = ("d_loss", "g_loss")
+    # True for models that may train without a discriminator (SRResNet's
+    # pixel-loss training); then ``discriminator`` is None and has no variables.
+    discriminator_optional = False
 
     def __init__(
         self,
@@ -84,7 +87,8 @@ class GANModel(keras.Model):
         self.ema_decay = None if ema_decay is None else float(ema_decay)
         self.seed = seed
         _check_network("generator", generator, self.generator_input_shapes(), self.data_shape)
-        _check_network("discriminator", discriminator, self.discriminator_input_shapes(), None)
+        if discriminator is not None or not self.discriminator_optional:
+            _check_network("discriminator", discriminator, self.discriminator_input_shapes(), None)
         self.generator = generator
         self.discriminator = discriminator
         self.generator_ema = None
@@ -163,7 +167,7 @@ class GANModel(keras.Model):
 
     @property
     def discriminator_variables(self):
-        return self.discriminator.trainable_variables
+        return self.discriminator.trainable_variables if self.discriminator is not None else []
 
     # ------------------------------------------------------- step helpers
     @property
@@ -308,7 +312,9 @@ def _check_network(role, network, input_shapes, output_shape):
         )
     if output_shape is not None and network.outputs:
         got_out = tuple(network.outputs[0].shape[1:])
-        if got_out != tuple(output_shape):
+        # A fully convolutional network (None spatial sizes) fits any size.
+        if len(got_out) != len(output_shape) or any(
+                g is not None and g != w for g, w in zip(got_out, output_shape)):
             raise ValueError(
                 f"{role} {network.name!r} produces outputs of shape {got_out}; the data has "
                 f"shape {tuple(output_shape)}."

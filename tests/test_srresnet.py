@@ -1,0 +1,74 @@
+import json
+import os
+
+import keras
+import numpy as np
+import pytest
+
+from sr_helpers import (check_config_roundtrip, check_fit, check_save_reload, check_shapes, tiny_pairs, tiny_sr,
+                        train_tiny_run)
+from tfgan_models import export, runs
+from tfgan_models.metrics.sr import evaluate_sr
+from tfgan_models.models.srresnet import SRResNet, abpn_generator, srresnet_generator
+
+
+def test_standard(tmp_path):
+    model = tiny_sr("srresnet")
+    assert model.discriminator is None
+    check_shapes(model)
+    check_config_roundtrip(model)
+    check_fit(model, discriminator=False)
+    check_save_reload(model, tmp_path)
+
+
+def test_generator_follows_the_paper():
+    g = srresnet_generator(4, blocks=16, filters=64)
+    assert g.get_layer("head").kernel_size == (9, 9) and g.get_layer("sr").kernel_size == (9, 9)
+    assert sum(isinstance(l, keras.layers.PReLU) for l in g.layers) == 1 + 16 + 2
+    assert sum(isinstance(l, keras.layers.BatchNormalization) for l in g.layers) == 2 * 16 + 1
+    assert [g.get_layer(f"up_{i}_conv").filters for i in range(2)] == [256, 256]  # sub-pixel x2, twice
+    assert 1.5e6 < g.count_params() < 1.6e6  # MSRResNet (no BN) has 1.52M
+    assert g.output.shape[1:] == (None, None, 3)
+    x2 = srresnet_generator(2, blocks=1, filters=4)
+    assert x2(np.zeros((1, 5, 6, 3), "float32")).shape == (1, 10, 12, 3)
+
+
+@pytest.mark.parametrize("build", [lambda: abpn_generator(4, blocks=5, filters=28),
+                                   lambda: srresnet_generator(4, blocks=1, filters=4, global_residual=True)])
+def test_anchor_starts_as_nearest_neighbour_upsampling(build):
+    g = build()
+    x = np.random.RandomState(0).uniform(-1, 1, (1, 6, 5, 3)).astype("float32")
+    nearest = np.repeat(np.repeat(x, 4, axis=1), 4, axis=2)
+    np.testing.assert_allclose(np.asarray(g(x)), nearest, atol=1e-6)  # zero-initialised last conv
+
+
+def test_mobile_is_abpn_sized():
+    assert 40_000 < abpn_generator(4, blocks=5, filters=28).count_params() < 60_000
+
+
+def test_scale_2_and_wrong_data_are_clear():
+    model = tiny_sr("srresnet", scale=2)
+    lr, hr = next(iter(tiny_pairs(model)))
+    assert lr.shape == (2, 8, 8, 3) and hr.shape == (2, 16, 16, 3)
+    check_fit(model, steps=1, discriminator=False)
+    with pytest.raises(ValueError, match=r"expects LR of shape \(batch, 8, 8, 3\)"):
+        model.fit(np.zeros((2, 4, 4, 3), "float32"), np.zeros((2, 16, 16, 3), "float32"), verbose=0)
+    with pytest.raises(ValueError, match="multiple of the scale"):
+        SRResNet(scale=4, data_shape=(30, 30, 3), blocks=1, filters=4)
+
+
+def test_run_sample_eval_and_export(tmp_path):
+    run = train_tiny_run("srresnet", tmp_path / "run")
+    picture = runs.sample(run, out=str(tmp_path / "before_after.png"))
+    assert picture.shape == (192, 4 * 192 + 3 * 2, 3) and os.path.getsize(tmp_path / "before_after.png") > 0
+    assert os.listdir(os.path.join(run, "samples")) == ["epoch_0001.png"]
+    result = evaluate_sr(run, data="photos:test", limit=1)
+    assert result["images"][0]["image"] == "astronaut"
+    assert result["mean"]["bicubic_psnr_y"] == pytest.approx(26.84, abs=0.01)
+    assert np.isfinite(result["mean"]["psnr_y"])
+    json.dumps(result)
+    entry = export.export_run(run, str(tmp_path / "export"), quantizations=("none", "fp16"), input_size=16)
+    assert entry["generator"]["kind"] == "image" and entry["generator"]["scale"] == 4
+    assert entry["saved_model"]["gate"]["passed"]
+    assert all(e["gate"]["passed"] for e in entry["tflite"].values())
+    assert entry["tflite"]["none"]["io"]["outputs"]["images"]["shape"] == [1, 64, 64, 3]

@@ -70,7 +70,7 @@ def _parser():
     evaluate.add_argument("--json", help="also write the result to this JSON file")
 
     bench = sub.add_parser("bench", help="run a benchmark suite")
-    bench.add_argument("suite", help="mixtures, digits or pipeline")
+    bench.add_argument("suite", help="mixtures, digits, pipeline, conditional or export")
     bench.add_argument("--quick", action="store_true", help="one seed, short budget")
     bench.add_argument("--seeds", type=int, help="number of seeds (default: 3, or 1 with --quick)")
     bench.add_argument("--json", help="write the results to this JSON file")

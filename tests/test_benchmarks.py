@@ -33,7 +33,7 @@ def _check_common(suite, results, logged):
 
 
 def test_suites_are_registered_and_unknown_names_fail():
-    assert set(SUITES) == {"mixtures", "digits", "pipeline"}
+    assert set(SUITES) == {"mixtures", "digits", "pipeline", "conditional", "export"}
     with pytest.raises(ValueError, match="unknown benchmark suite 'speed'"):
         format_table("speed", {"rows": []})
     with pytest.raises(ValueError, match="positive int"):
@@ -92,3 +92,24 @@ def test_pipeline_suite_at_a_toy_budget():
         assert row["headroom"] == pytest.approx(row["pipeline_per_s"] / row["train_per_s"])
     assert _finite_numbers(results)
     assert isinstance(results["pipeline_is_bottleneck"], bool)
+
+
+def test_conditional_suite_at_a_toy_budget():
+    from tfgan_models.benchmarks import conditional
+
+    results = conditional.run(quick=True, steps=2, variants=("cgan", "infogan"), log=lambda *a: None)
+    rows = {r["variant"]: r for r in results["rows"]}
+    assert set(rows) == {"cgan", "infogan"}
+    assert 0.0 <= rows["cgan"]["conditional_accuracy"] <= 1.0 and len(rows["cgan"]["per_class_accuracy"]) == 10
+    assert 0.1 <= rows["infogan"]["matched_accuracy"] <= 1.0  # a one-to-one matching is at least chance
+    assert "conditional" in __import__("tfgan_models.benchmarks", fromlist=["x"]).format_table(
+        "conditional", results)
+
+
+def test_matched_accuracy_by_hand():
+    from tfgan_models.benchmarks.conditional import matched_accuracy
+
+    codes = [0, 0, 1, 1, 2, 2]
+    predicted = [5, 5, 3, 4, 3, 3]  # best matching: 0->5, 1->4 (or 3), 2->3
+    accuracy, mapping = matched_accuracy(codes, predicted, num_codes=3)
+    assert accuracy == 5 / 6 and mapping[0] == 5 and mapping[2] == 3

@@ -74,6 +74,8 @@ def _parser():
     bench.add_argument("--quick", action="store_true", help="one seed, short budget")
     bench.add_argument("--seeds", type=int, help="number of seeds (default: 3, or 1 with --quick)")
     bench.add_argument("--json", help="write the results to this JSON file")
+    bench.add_argument("--runs", help="comma-separated run directories to measure instead of training "
+                                      "(conditional and export suites)")
     return parser
 
 
@@ -163,7 +165,10 @@ def _bench(args):
 
     if args.suite not in SUITES:
         raise ValueError(f"unknown benchmark suite {args.suite!r}; known suites: {', '.join(sorted(SUITES))}.")
-    results = SUITES[args.suite](quick=args.quick, seeds=args.seeds)
+    extra = {"run_dirs": args.runs.split(",")} if args.runs else {}
+    if extra and args.suite not in ("conditional", "export"):
+        raise ValueError(f"--runs applies to the conditional and export suites, not {args.suite!r}.")
+    results = SUITES[args.suite](quick=args.quick, seeds=args.seeds, **extra)
     print(format_table(args.suite, results))
     if args.json:
         write_json(args.json, results)

@@ -41,7 +41,7 @@ PRESETS = {
     # paper: 64x64 DCGAN-style networks, dropout 0.5 in D, batch 100
     "paper": dict(data="digits", data_shape=(64, 64, 1), latent_dim=110, width=64, batch_size=100, epochs=50),
     # demo: 32x32 embedded digits, a few CPU minutes
-    "demo": dict(data="digits", data_shape=(32, 32, 1), latent_dim=64, width=32, batch_size=64, epochs=40),
+    "demo": dict(data="digits", data_shape=(32, 32, 1), latent_dim=64, width=32, batch_size=64, epochs=100),
     # tiny: test size
     "tiny": dict(data="digits", data_shape=(8, 8, 1), latent_dim=8, width=4, batch_size=8, epochs=1,
                  steps_per_epoch=2),

@@ -72,7 +72,7 @@ PRESETS = {
                   epochs=100),
     # demo: conditional DCGAN on 32x32 embedded digits, a few CPU minutes
     "demo": dict(data="digits", data_shape=(32, 32, 1), latent_dim=64, architecture="conv", width=32,
-                 batch_size=64, epochs=40),
+                 batch_size=64, epochs=100),
     # tiny: test size
     "tiny": dict(data="digits", data_shape=(8, 8, 1), latent_dim=8, architecture="conv", width=4, batch_size=8,
                  epochs=1, steps_per_epoch=2),

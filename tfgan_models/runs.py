@@ -154,26 +154,24 @@ def _roundtrip(settings):
     return json.loads(json.dumps(settings, default=list))
 
 
-def load_generator(run_dir):
-    """``(generator keras.Model, settings)`` of a run directory."""
-    path = os.path.join(run_dir, "generator.keras")
+def _load_run_file(run_dir, name):
+    path = os.path.join(run_dir, name)
     if not os.path.isdir(run_dir):
         raise FileNotFoundError(f"run directory {run_dir!r} does not exist.")
     if not os.path.exists(path):
-        raise FileNotFoundError(f"{run_dir!r} holds no generator.keras yet (no epoch has finished).")
+        raise FileNotFoundError(f"{run_dir!r} holds no {name} yet (no epoch has finished).")
     settings = read_json(os.path.join(run_dir, "config.json"))["settings"]
     return keras.models.load_model(path), settings
+
+
+def load_generator(run_dir):
+    """``(generator keras.Model, settings)`` of a run directory (the EMA generator when kept)."""
+    return _load_run_file(run_dir, "generator.keras")
 
 
 def load_model(run_dir):
     """``(model, settings)``: the whole GAN of a run directory (its ``generate`` knows labels and codes)."""
-    path = os.path.join(run_dir, "model.keras")
-    if not os.path.isdir(run_dir):
-        raise FileNotFoundError(f"run directory {run_dir!r} does not exist.")
-    if not os.path.exists(path):
-        raise FileNotFoundError(f"{run_dir!r} holds no model.keras yet (no epoch has finished).")
-    settings = read_json(os.path.join(run_dir, "config.json"))["settings"]
-    return keras.models.load_model(path), settings
+    return _load_run_file(run_dir, "model.keras")
 
 
 def sample(run_dir, n=64, seed=0, out="samples.png", labels=None, traverse=None):

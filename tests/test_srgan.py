@@ -3,6 +3,7 @@ import numpy as np
 import pytest
 
 from sr_helpers import check_config_roundtrip, check_fit, check_save_reload, check_shapes, tiny_sr, train_tiny_run
+from tfgan_models import runs
 from tfgan_models.losses import VGGWeightsError, vgg19_features, vgg_content_loss
 from tfgan_models.models.srgan import SRGAN, srgan_discriminator
 
@@ -50,6 +51,9 @@ def test_missing_vgg_weights_fail_with_instructions(tmp_path, monkeypatch):
     with pytest.raises(VGGWeightsError, match="--vgg-weights") as err:
         model.fit(np.zeros((2, 8, 8, 3), "float32"), np.zeros((2, 32, 32, 3), "float32"), verbose=0)
     assert str(tmp_path / "keras_home" / "models") in str(err.value)
+    with pytest.raises(VGGWeightsError):  # a run fails before it writes anything
+        runs.train(runs.run_settings("srgan", "tiny"), str(tmp_path / "run"), verbose=0)
+    assert not (tmp_path / "run").exists()
     with pytest.raises(VGGWeightsError, match="does not exist"):
         tiny_sr("srgan", vgg_weights=str(tmp_path / "missing.h5")).perceptual_network()
 

@@ -18,7 +18,8 @@ __version__ = "0.1.0"
 
 _SUBMODULES = ("benchmarks", "callbacks", "data", "evaluate", "export", "losses", "metrics", "models", "registry", "runs")
 _CLASSES = {name: "tfgan_models.models" for name in (
-    "ACGAN", "CGAN", "ConditionalGANModel", "DCGAN", "GAN", "GANModel", "InfoGAN", "LSGAN", "WGAN", "WGANGP")}
+    "ACGAN", "CGAN", "ConditionalGANModel", "DCGAN", "ESRGAN", "GAN", "GANModel", "InfoGAN", "LSGAN", "SRGAN",
+    "SRModel", "SRResNet", "WGAN", "WGANGP")}
 
 __all__ = ["__version__", *_SUBMODULES, *_CLASSES]
 

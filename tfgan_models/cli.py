@@ -29,6 +29,10 @@ def _parser():
     train.add_argument("--seed", type=int, default=0)
     train.add_argument("--out", help="run directory (default: runs/VARIANT-PRESET)")
     train.add_argument("--overwrite", action="store_true", help="replace a finished run in --out")
+    train.add_argument("--init", help="super-resolution: a run directory whose generator starts this run "
+                                      "(srgan from an srresnet run, esrgan GAN stage from its psnr run)")
+    train.add_argument("--vgg-weights", help="VGG19 no-top ImageNet weights .h5 for the perceptual losses of "
+                                             "srgan/esrgan (default: Keras's cache, $KERAS_HOME/models/)")
 
     sample = sub.add_parser("sample", help="draw samples from a run directory")
     sample.add_argument("run_dir")
@@ -58,10 +62,15 @@ def _parser():
     export.add_argument("--overwrite", action="store_true", help="replace an existing version")
 
     evaluate = sub.add_parser("eval", help="evaluate a trained run")
-    evaluate.add_argument("kind", choices=["gen"], help="gen: a generator's sample quality")
+    evaluate.add_argument("kind", choices=["gen", "sr"],
+                          help="gen: a generator's sample quality; sr: PSNR-Y/SSIM-Y of a super-resolution "
+                               "run against bicubic")
     evaluate.add_argument("run_dir")
     evaluate.add_argument("--metric", default="fid", choices=["fid", "kid", "is", "pr"])
-    evaluate.add_argument("--data", help="real data spec (default: the run's data)")
+    evaluate.add_argument("--data", help="real data spec (default: the run's data; sr: photos:test, whole "
+                                         "images of photos[:test], tfds:NAME[/CONFIG][:SPLIT] or folder:PATH)")
+    evaluate.add_argument("--tile", type=int, default=128, help="sr: LR tile side of tiled inference (0: whole)")
+    evaluate.add_argument("--overlap", type=int, default=32, help="sr: LR context pixels around each tile")
     evaluate.add_argument("--n", type=int, default=1000, help="samples to generate (>= 10)")
     evaluate.add_argument("--seed", type=int, default=0)
     evaluate.add_argument("--features", default="auto", choices=["auto", "digits", "inception"],
@@ -69,8 +78,15 @@ def _parser():
     evaluate.add_argument("--inception-weights", help="InceptionV3 weights file (.h5) if not in Keras's cache")
     evaluate.add_argument("--json", help="also write the result to this JSON file")
 
+    interpolate = sub.add_parser("interpolate", help="ESRGAN network interpolation between two runs' generators")
+    interpolate.add_argument("run_a", help="the PSNR-oriented run (alpha 0)")
+    interpolate.add_argument("run_b", help="the GAN run (alpha 1), same generator architecture")
+    interpolate.add_argument("--alpha", type=float, default=0.8, help="weight of run_b (default 0.8)")
+    interpolate.add_argument("--out", required=True, help="the new run directory")
+    interpolate.add_argument("--overwrite", action="store_true", help="replace a run in --out")
+
     bench = sub.add_parser("bench", help="run a benchmark suite")
-    bench.add_argument("suite", help="mixtures, digits, pipeline, conditional or export")
+    bench.add_argument("suite", help="mixtures, digits, pipeline, conditional, export or sr")
     bench.add_argument("--quick", action="store_true", help="one seed, short budget")
     bench.add_argument("--seeds", type=int, help="number of seeds (default: 3, or 1 with --quick)")
     bench.add_argument("--json", help="write the results to this JSON file")
@@ -97,7 +113,8 @@ def _train(args):
 
     settings = runs.run_settings(args.variant, args.preset, data=args.data, epochs=args.epochs,
                                  steps_per_epoch=args.steps_per_epoch, batch_size=args.batch_size,
-                                 seed=args.seed, image_size=args.image_size, ema_decay=args.ema_decay)
+                                 seed=args.seed, image_size=args.image_size, ema_decay=args.ema_decay,
+                                 model_overrides={"init": args.init, "vgg_weights": args.vgg_weights})
     out = args.out or os.path.join("runs", f"{settings['variant']}-{settings['preset']}")
     history = runs.train(settings, out, overwrite=args.overwrite)
     last = history[-1] if history else {}
@@ -116,7 +133,10 @@ def _sample(args):
             raise ValueError(f"--labels must be comma-separated integers, received {args.labels!r}.") from None
     array = runs.sample(args.run_dir, n=args.n, seed=args.seed, out=args.out, labels=labels,
                         traverse=args.traverse)
-    print(f"wrote {len(array)} samples to {args.out}")
+    if array.ndim == 3:  # image-to-image variants write one before/after picture
+        print(f"wrote a before/after picture to {args.out}")
+    else:
+        print(f"wrote {len(array)} samples to {args.out}")
 
 
 def _export(args):
@@ -150,11 +170,28 @@ def _eval(args):
     from tfgan_models.evaluate import evaluate_generator
     from tfgan_models.io import write_json
 
+    if args.kind == "sr":
+        from tfgan_models.metrics.sr import evaluate_sr, format_sr
+
+        result = evaluate_sr(args.run_dir, data=args.data or "photos:test", tile=args.tile or None,
+                             overlap=args.overlap)
+        print(format_sr(result))
+        if args.json:
+            write_json(args.json, result)
+        return
+
     result = evaluate_generator(args.run_dir, metric=args.metric, data=args.data, n=args.n, seed=args.seed,
                                 features=args.features, inception_weights=args.inception_weights)
     print(json.dumps(result, indent=2, default=str))
     if args.json:
         write_json(args.json, result)
+
+
+def _interpolate(args):
+    from tfgan_models.models.esrgan import interpolate
+
+    out = interpolate(args.run_a, args.run_b, args.alpha, args.out, overwrite=args.overwrite)
+    print(f"wrote {out}: generator = {1 - args.alpha:g} x {args.run_a} + {args.alpha:g} x {args.run_b}")
 
 
 def _bench(args):
@@ -223,6 +260,8 @@ def main(argv=None):
             _export(args)
         elif args.command == "eval":
             _eval(args)
+        elif args.command == "interpolate":
+            _interpolate(args)
         else:
             _bench(args)
     except NonFiniteLossError as err:

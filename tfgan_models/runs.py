@@ -161,6 +161,7 @@ def _load_run_file(run_dir, name):
     if not os.path.exists(path):
         raise FileNotFoundError(f"{run_dir!r} holds no {name} yet (no epoch has finished).")
     settings = read_json(os.path.join(run_dir, "config.json"))["settings"]
+    registry._ensure_loaded()  # the variants' classes and custom layers must be registered to load
     return keras.models.load_model(path), settings
 
 

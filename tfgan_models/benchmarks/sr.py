@@ -10,7 +10,7 @@ and seed:
 2. Score PSNR-Y / SSIM-Y (BT.601, 4-pixel border) on the 3 held-out photos
    (astronaut, coffee, chelsea; whole images, tiled), and bicubic on the same
    images (:mod:`tfgan_models.metrics.sr`).
-3. Export with ``tfgan_models.export.export_run`` (the gates included) at the
+3. Export TFLite with ``tfgan_models.export.export_run`` (its gates included) at the
    fixed 128x128 -> 512x512 input, every quantization; record file size and
    the median latency of one ``invoke()`` with 1 and 2 threads (LiteRT,
    XNNPACK); score each ``.tflite`` file on the held-out photos (96-pixel
@@ -103,7 +103,7 @@ def bench_model(variant, preset, seed, budget_s, folder, quantizations, latency_
     log(f"{variant}/{preset} seed {seed}: {budget.steps} steps in {budget.elapsed:.0f} s, PSNR-Y "
         f"{row['psnr_y']:.2f} dB vs bicubic {row['bicubic_psnr_y']:.2f} ({row['psnr_gain_db']:+.2f} dB), "
         f"SSIM-Y {row['ssim_y']:.4f} vs {row['bicubic_ssim_y']:.4f}")
-    entry = export_run(out, os.path.join(folder, "export"), quantizations=quantizations,
+    entry = export_run(out, os.path.join(folder, "export"), formats=("tflite",), quantizations=quantizations,
                        input_size=TFLITE_SIZE, name=f"{preset}{seed}")
     float_tiled = _tiled_scores(FixedSizeTFLiteKeras(generator, TFLITE_SIZE, scale), pairs, scale)
     row["keras_tiled_psnr_y"] = float_tiled["psnr_y"]

@@ -83,6 +83,11 @@ class SRModel(GANModel):
     # ------------------------------------------------------------------ data
     def training_dataset(self, spec, batch_size, seed):
         """The runs hook: ``(repeated (LR, HR) batches, steps per epoch)`` for a paired spec."""
+        if self.uses_perceptual_loss():
+            # A run without VGG weights fails here, before it writes anything to its directory.
+            from tfgan_models.losses.perceptual import resolve_vgg_weights
+
+            resolve_vgg_weights(self.vgg_weights)
         ds = paired.load_pairs(spec, scale=self.scale, hr_crop=self.data_shape[0], batch_size=batch_size,
                                degradation=self.degradation, seed=seed)
         return ds, paired.steps_per_epoch(spec, self.data_shape[0], batch_size)

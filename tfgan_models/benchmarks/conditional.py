@@ -108,7 +108,8 @@ def run(quick=False, seeds=None, log=print, steps=None, variants=None, run_dirs=
     with Timer() as wall:
         evaluator = DigitsEvaluator(32)
         if run_dirs:
-            rows, variants, seed_list, steps = score_runs(run_dirs, evaluator, log), (), [], "from runs"
+            rows, variants, steps = score_runs(run_dirs, evaluator, log), (), "as trained"
+            seed_list = sorted({r["seed"] for r in rows})
         for variant in variants:
             for seed in seed_list:
                 model, seconds = train(variant, seed, steps)
@@ -135,7 +136,8 @@ def run(quick=False, seeds=None, log=print, steps=None, variants=None, run_dirs=
 
 def format_table(results):
     p = results["protocol"]
-    head = (f"conditional ({p['preset']} presets, 32x32 digits): {p['steps']} steps, {len(p['seeds'])} seed(s); "
+    steps = f"{p['steps']} steps" if isinstance(p["steps"], int) else "runs as trained"
+    head = (f"conditional ({p['preset']} presets, 32x32 digits): {steps}, {len(p['seeds'])} seed(s); "
             f"classifier test accuracy {results['classifier_test_accuracy']:.3f}; "
             f"FD floor {results['real_vs_real_floor']:.2f}; wall {results['wall_time_s']:.0f} s")
     rows = [[s["variant"], str(s["runs"]), fmt(s["accuracy"], s["accuracy_std"], 3),

@@ -6,14 +6,20 @@ from keras import ops
 
 @keras.saving.register_keras_serializable(package="tfgan_models")
 class OneHot(keras.layers.Layer):
-    """int labels ``(B,)`` -> float one-hot ``(B, num_classes)`` (a builtin ONE_HOT op in TFLite)."""
+    """int labels ``(B,)`` -> float one-hot ``(B, num_classes)``.
+
+    Written as a row lookup in an identity matrix (a TFLite GATHER) rather
+    than ``one_hot``: full-int8 TFLite quantizes ONE_HOT badly (a trained cGAN
+    fell to 14-20 dB PSNR against its float output, 46-48 dB with GATHER).
+    """
 
     def __init__(self, num_classes, **kwargs):
         super().__init__(**kwargs)
         self.num_classes = int(num_classes)
 
     def call(self, labels):
-        return ops.one_hot(ops.cast(labels, "int32"), self.num_classes, dtype=self.compute_dtype)
+        identity = ops.eye(self.num_classes, dtype=self.compute_dtype)
+        return ops.take(identity, ops.cast(labels, "int32"), axis=0)
 
     def compute_output_shape(self, input_shape):
         return tuple(input_shape) + (self.num_classes,)

@@ -102,7 +102,7 @@ def check_points(name):
     assert model.generate(10, seed=0).shape == (10, 2)
 
 
-def run_standard_checks(name, tmp_path):
+def check_standard_behaviour(name, tmp_path):
     model = tiny_model(name)
     check_shapes(model)
     check_config_roundtrip(model)

@@ -1,12 +1,12 @@
 import keras
 import numpy as np
 
-from helpers import run_standard_checks, tiny_data, tiny_model
+from helpers import check_standard_behaviour, tiny_data, tiny_model
 from tfgan_models.models import ACGAN
 
 
 def test_standard(tmp_path):
-    run_standard_checks("acgan", tmp_path)
+    check_standard_behaviour("acgan", tmp_path)
 
 
 def test_discriminator_has_source_and_class_heads():

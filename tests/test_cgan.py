@@ -1,13 +1,13 @@
 import numpy as np
 import pytest
 
-from helpers import run_standard_checks, tiny_data, tiny_model
+from helpers import check_standard_behaviour, tiny_data, tiny_model
 from tfgan_models.layers import Maxout
 from tfgan_models.models import CGAN
 
 
 def test_standard(tmp_path):
-    run_standard_checks("cgan", tmp_path)
+    check_standard_behaviour("cgan", tmp_path)
 
 
 def test_paper_mlp_networks():

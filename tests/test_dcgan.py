@@ -2,12 +2,12 @@ import keras
 import numpy as np
 import pytest
 
-from helpers import check_points, run_standard_checks, tiny_model
+from helpers import check_points, check_standard_behaviour, tiny_model
 from tfgan_models.models.dcgan import DCGAN, dcgan_discriminator, dcgan_generator
 
 
 def test_standard(tmp_path):
-    run_standard_checks("dcgan", tmp_path)
+    check_standard_behaviour("dcgan", tmp_path)
 
 
 def test_points():

@@ -1,13 +1,13 @@
 import numpy as np
 import pytest
 
-from helpers import check_points, run_standard_checks, tiny_model
+from helpers import check_points, check_standard_behaviour, tiny_model
 from tfgan_models.layers import Maxout
 from tfgan_models.models import GAN
 
 
 def test_standard(tmp_path):
-    run_standard_checks("gan", tmp_path)
+    check_standard_behaviour("gan", tmp_path)
 
 
 def test_points():

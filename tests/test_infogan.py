@@ -2,13 +2,13 @@ import keras
 import numpy as np
 import pytest
 
-from helpers import run_standard_checks, tiny_data, tiny_model
+from helpers import check_standard_behaviour, tiny_data, tiny_model
 from tfgan_models import losses
 from tfgan_models.models import InfoGAN
 
 
 def test_standard(tmp_path):
-    run_standard_checks("infogan", tmp_path)
+    check_standard_behaviour("infogan", tmp_path)
 
 
 def test_paper_setting():

@@ -1,11 +1,11 @@
 import numpy as np
 
-from helpers import check_fit_changes_both, check_points, run_standard_checks, tiny_model
+from helpers import check_fit_changes_both, check_points, check_standard_behaviour, tiny_model
 from tfgan_models.models import WGAN
 
 
 def test_standard(tmp_path):
-    run_standard_checks("wgan", tmp_path)
+    check_standard_behaviour("wgan", tmp_path)
 
 
 def test_points():

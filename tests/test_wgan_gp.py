@@ -1,12 +1,12 @@
 import keras
 import numpy as np
 
-from helpers import check_points, run_standard_checks, tiny_data, tiny_model
+from helpers import check_points, check_standard_behaviour, tiny_data, tiny_model
 from tfgan_models.models import WGANGP
 
 
 def test_standard(tmp_path):
-    run_standard_checks("wgan_gp", tmp_path)
+    check_standard_behaviour("wgan_gp", tmp_path)
 
 
 def test_points():

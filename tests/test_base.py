@@ -30,9 +30,6 @@ def test_ema_tracks_the_generator_and_is_used_for_sampling():
     model = tiny_model("dcgan", ema_decay=0.5)
     start = [w.numpy().copy() for w in model.generator.trainable_weights]
     model.fit(tiny_data(model), epochs=1, steps_per_epoch=1, verbose=0)
-    for s, w, e in zip(start, model.generator.trainable_weights, model.generator_ema.trainable_weights
-                       if model.generator_ema.trainable_weights else model.generator_ema.weights):
-        pass
     ema_trainable = [w for w in model.generator_ema.weights if "moving" not in w.path]
     gen_trainable = model.generator.trainable_weights
     for s, w, e in zip(start, gen_trainable, ema_trainable):

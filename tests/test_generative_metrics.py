@@ -20,7 +20,7 @@ from tfgan_models.metrics.features import (
     InceptionLogits,
     MissingInceptionWeightsError,
 )
-from tfgan_models.metrics.fid import FrechetInceptionDistance, points_with_moments
+from tfgan_models.metrics.fid import FrechetInceptionDistance
 from tfgan_models.metrics.kid import KernelInceptionDistance, polynomial_mmd2_unbiased
 from tfgan_models.metrics.precision_recall import PrecisionRecall
 
@@ -92,12 +92,14 @@ def test_fid_reset_fake_keeps_the_real_side(rng):
         fid.result()
 
 
-def test_points_with_moments_reproduce_a_singular_covariance(rng):
-    f = rng.randn(50, 5)
-    f[:, 0] = 1.0  # a dead unit: singular covariance
-    points = points_with_moments(f.mean(axis=0), np.cov(f, rowvar=False))
-    np.testing.assert_allclose(points.mean(axis=0), f.mean(axis=0), atol=1e-12)
-    np.testing.assert_allclose(np.cov(points, rowvar=False), np.cov(f, rowvar=False), atol=1e-12)
+def test_moments_distance_handles_a_singular_covariance(rng):
+    from tfgan_models.metrics.digits import frechet_distance, frechet_distance_from_moments
+
+    a, b = rng.randn(50, 5), rng.randn(60, 5) + 0.5
+    a[:, 0] = b[:, 0] = 1.0  # a dead unit: singular covariances
+    moments = [(x.mean(axis=0), np.cov(x, rowvar=False)) for x in (a, b)]
+    np.testing.assert_allclose(frechet_distance_from_moments(*moments[0], *moments[1]),
+                               frechet_distance(a, b), rtol=1e-9, atol=1e-12)
 
 
 def test_fid_with_digits_features_separates_real_from_noise():

@@ -5,13 +5,13 @@ a Local Nash Equilibrium" (arXiv:1706.08500): fit a Gaussian to the features
 of real and of generated images and report their Fréchet distance
 ``||mu_r - mu_f||^2 + Tr(S_r + S_f - 2 (S_r S_f)^(1/2))``.
 
-The distance itself is :func:`tfgan_models.metrics.digits.frechet_distance`;
+The distance itself is :func:`tfgan_models.metrics.digits.frechet_distance_from_moments`;
 this module only streams the Gaussian fits.
 """
 
 import numpy as np
 
-from tfgan_models.metrics.digits import frechet_distance
+from tfgan_models.metrics.digits import frechet_distance_from_moments
 from tfgan_models.metrics.two_sample import SIDES, TwoSampleMetric, check_dims
 
 
@@ -83,21 +83,4 @@ class FrechetInceptionDistance(TwoSampleMetric):
         if min(n_r, n_f) < 2:
             raise ValueError(f"FID needs at least 2 real and 2 generated images; received {n_r} real "
                              f"and {n_f} generated.")
-        return frechet_distance(points_with_moments(mu_r, cov_r), points_with_moments(mu_f, cov_f))
-
-
-def points_with_moments(mean, cov):
-    """``2D`` points ``(2D, D)`` whose sample mean is ``mean`` and sample covariance is ``cov``.
-
-    :func:`frechet_distance` takes feature sets, but the streaming metric keeps
-    only their moments. The Fréchet distance depends on nothing else, so the
-    metric hands over the smallest set with exactly those moments: the points
-    ``mean +- c L e_i`` for the columns of ``L`` with ``L L^T = cov`` (from the
-    eigendecomposition, so singular covariances work) and
-    ``c = sqrt((2D - 1) / 2)``. Their sample covariance is
-    ``2 c^2 L L^T / (2D - 1) = cov``; round-off is ~1e-15 relative.
-    """
-    eigenvalues, vectors = np.linalg.eigh(cov)
-    factor = vectors * np.sqrt(np.maximum(eigenvalues, 0.0))  # (D, D): L = V diag(sqrt(w))
-    c = np.sqrt((2.0 * len(mean) - 1.0) / 2.0)
-    return np.concatenate([mean + c * factor.T, mean - c * factor.T])  # (2D, D)
+        return frechet_distance_from_moments(mu_r, cov_r, mu_f, cov_f)

@@ -18,8 +18,8 @@ __version__ = "0.1.0"
 
 _SUBMODULES = ("benchmarks", "callbacks", "data", "evaluate", "export", "losses", "metrics", "models", "registry", "runs")
 _CLASSES = {name: "tfgan_models.models" for name in (
-    "ACGAN", "CGAN", "ConditionalGANModel", "DCGAN", "ESRGAN", "GAN", "GANModel", "InfoGAN", "LSGAN", "SRGAN",
-    "SRModel", "SRResNet", "WGAN", "WGANGP")}
+    "ACGAN", "CGAN", "ConditionalGANModel", "CycleGAN", "DCGAN", "DiscoGAN", "ESRGAN", "GAN", "GANModel", "InfoGAN",
+    "LSGAN", "Pix2Pix", "SRGAN", "SRModel", "SRResNet", "TranslationModel", "WGAN", "WGANGP")}
 
 __all__ = ["__version__", *_SUBMODULES, *_CLASSES]
 

@@ -1,4 +1,4 @@
-"""The ``tfgan`` command line: list, train, sample, export, bench.
+"""The ``tfgan`` command line: list, train, sample, translate, export, eval, interpolate, bench.
 
 Bad input (unknown variant, preset or data spec; a missing folder; an image
 size the architecture cannot produce) prints one line and exits with code 2.
@@ -25,6 +25,8 @@ def _parser():
     train.add_argument("--steps-per-epoch", type=int)
     train.add_argument("--batch-size", type=int, help="examples per discriminator step")
     train.add_argument("--image-size", type=int, help="square image size (overrides the preset)")
+    train.add_argument("--domains", help="translation on an attribute set (tfds:celeb_a): domain A,B, "
+                                         "e.g. Young,-Young or Male+Smiling,Male+-Smiling")
     train.add_argument("--ema-decay", type=float, help="keep an EMA generator, e.g. 0.999")
     train.add_argument("--seed", type=int, default=0)
     train.add_argument("--out", help="run directory (default: runs/VARIANT-PRESET)")
@@ -78,6 +80,13 @@ def _parser():
     evaluate.add_argument("--inception-weights", help="InceptionV3 weights file (.h5) if not in Keras's cache")
     evaluate.add_argument("--json", help="also write the result to this JSON file")
 
+    translate = sub.add_parser("translate", help="translate image files with a translation run (any size)")
+    translate.add_argument("run_dir")
+    translate.add_argument("images", nargs="+", help="input image files (png, jpg, ...)")
+    translate.add_argument("--out", required=True, help="output .png (one input) or folder (several)")
+    translate.add_argument("--direction", default="a_to_b", choices=["a_to_b", "b_to_a"],
+                           help="b_to_a: the reverse generator of CycleGAN / DiscoGAN runs")
+
     interpolate = sub.add_parser("interpolate", help="ESRGAN network interpolation between two runs' generators")
     interpolate.add_argument("run_a", help="the PSNR-oriented run (alpha 0)")
     interpolate.add_argument("run_b", help="the GAN run (alpha 1), same generator architecture")
@@ -114,7 +123,8 @@ def _train(args):
     settings = runs.run_settings(args.variant, args.preset, data=args.data, epochs=args.epochs,
                                  steps_per_epoch=args.steps_per_epoch, batch_size=args.batch_size,
                                  seed=args.seed, image_size=args.image_size, ema_decay=args.ema_decay,
-                                 model_overrides={"init": args.init, "vgg_weights": args.vgg_weights})
+                                 model_overrides={"init": args.init, "vgg_weights": args.vgg_weights},
+                                 domains=args.domains)
     out = args.out or os.path.join("runs", f"{settings['variant']}-{settings['preset']}")
     history = runs.train(settings, out, overwrite=args.overwrite)
     last = history[-1] if history else {}
@@ -185,6 +195,13 @@ def _eval(args):
     print(json.dumps(result, indent=2, default=str))
     if args.json:
         write_json(args.json, result)
+
+
+def _translate(args):
+    from tfgan_models import runs
+
+    for source, target in runs.translate_files(args.run_dir, args.images, args.out, args.direction):
+        print(f"{source} -> {target}")
 
 
 def _interpolate(args):
@@ -260,6 +277,8 @@ def main(argv=None):
             _export(args)
         elif args.command == "eval":
             _eval(args)
+        elif args.command == "translate":
+            _translate(args)
         elif args.command == "interpolate":
             _interpolate(args)
         else:

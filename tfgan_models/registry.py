@@ -7,7 +7,7 @@ optionally, the optimizers as Keras config dicts (see :func:`optimizer`).
 
 import copy
 
-RUN_KEYS = ("data", "batch_size", "epochs", "steps_per_epoch", "g_optimizer", "d_optimizer")
+RUN_KEYS = ("data", "domains", "batch_size", "epochs", "steps_per_epoch", "g_optimizer", "d_optimizer")
 
 _VARIANTS = {}
 

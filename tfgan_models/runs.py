@@ -29,7 +29,7 @@ class RunError(ValueError):
 
 
 def run_settings(variant, preset=None, data=None, epochs=None, steps_per_epoch=None,
-                 batch_size=None, seed=0, image_size=None, ema_decay=None, model_overrides=None):
+                 batch_size=None, seed=0, image_size=None, ema_decay=None, model_overrides=None, domains=None):
     """The full, JSON-able description of a run: preset merged with overrides.
 
     ``model_overrides``: more constructor arguments (``None`` values ignored),
@@ -53,7 +53,19 @@ def run_settings(variant, preset=None, data=None, epochs=None, steps_per_epoch=N
     for key in ("epochs", "batch_size", "steps_per_epoch"):
         if run.get(key) is not None and int(run[key]) < 1:
             raise ValueError(f"{key.replace('_', '-')} must be >= 1, received {run[key]}.")
-    data_lib.parse_spec(run["data"])  # fail early on a bad spec
+    if domains is not None:
+        run["domains"] = list(domains.split(",")) if isinstance(domains, str) else list(domains)
+    cls = registry.variant_class(variant)
+    if hasattr(cls, "check_data_spec"):  # translation variants: paired / unpaired specs
+        cls.check_data_spec(run["data"])
+        if run.get("domains") is not None:
+            from tfgan_models.data.translation import parse_domains
+
+            parse_domains(run["domains"])
+    elif run.get("domains") is not None:
+        raise ValueError(f"--domains splits unpaired translation data; {variant} does not take it.")
+    else:
+        data_lib.parse_spec(run["data"])  # fail early on a bad spec
     return {"variant": variant, "preset": preset, "model": _jsonable(model_kwargs), "run": run}
 
 
@@ -83,7 +95,8 @@ def training_data(model, settings):
     if hasattr(model, "training_dataset"):
         # Variants with their own element spec (paired or unpaired images) build their pipeline:
         # training_dataset(spec, batch_size, seed) -> (repeated dataset, steps_per_epoch or None).
-        dataset, steps = model.training_dataset(run["data"], batch, seed)
+        extra = {"domains": run["domains"]} if run.get("domains") is not None else {}
+        dataset, steps = model.training_dataset(run["data"], batch, seed, **extra)
         steps = run.get("steps_per_epoch") or steps
         if not steps:
             raise ValueError(f"cannot tell the size of {run['data']!r}: pass --steps-per-epoch.")
@@ -136,6 +149,7 @@ def train(settings, out, overwrite=False, verbose="auto", callbacks=()):
         keras.callbacks.BackupAndRestore(backup),
         NaNGuard(checkpoint_hint=f"The last good checkpoint is kept at {model_path}; "
                                  "rerunning the same command resumes from the last completed epoch."),
+        *_schedule(model, int(settings["run"]["epochs"])),
         *callbacks,  # before the writers below, so metrics they log reach history.json
         SampleGrid(os.path.join(out, "samples"), log_dir=os.path.join(out, "logs")),
         AtomicCheckpoint(model_path, os.path.join(out, "generator.keras")),
@@ -147,6 +161,15 @@ def train(settings, out, overwrite=False, verbose="auto", callbacks=()):
               callbacks=fit_callbacks, verbose=verbose, shuffle=False)
     write_json(config_path, {"settings": settings, "status": "complete"})
     return read_json(os.path.join(out, "history.json"))
+
+
+def _schedule(model, epochs):
+    """The paper's learning-rate schedule callback, if the variant has one (CycleGAN's linear decay)."""
+    if getattr(model, "lr_schedule", None) == "linear_decay":
+        from tfgan_models.callbacks import LinearDecay
+
+        return [LinearDecay(epochs - epochs // 2, epochs // 2)]
+    return []
 
 
 def _roundtrip(settings):
@@ -188,8 +211,10 @@ def sample(run_dir, n=64, seed=0, out="samples.png", labels=None, traverse=None)
         raise ValueError(f"--n must be >= 1, received {n}.")
     if not out.endswith((".png", ".npy")):
         raise ValueError(f"--out must end in .png or .npy, received {out!r}.")
-    model, _ = load_model(run_dir)
+    model, settings = load_model(run_dir)
     cols = None
+    if hasattr(model, "preview"):  # translation: pictures from the data the run trained on
+        model.preview = (settings["run"]["data"], settings["run"].get("domains"))
     if hasattr(model, "sample_picture"):  # image-to-image variants: a before/after picture
         if not out.endswith(".png"):
             raise ValueError(f"{type(model).__name__} samples are before/after pictures: use --out FILE.png.")
@@ -214,3 +239,30 @@ def sample(run_dir, n=64, seed=0, out="samples.png", labels=None, traverse=None)
         return array
     write_bytes(out, encode_png(samples_picture(samples, cols=cols)))
     return samples
+
+
+def translate_files(run_dir, paths, out, direction="a_to_b"):
+    """Translates image files with a translation run; yields ``(input, output)`` paths as they are written.
+
+    One input writes ``out`` (a ``.png``); several write ``out/NAME.png`` each.
+    Images keep their size (reflect-padded to what the network needs, cropped back).
+    """
+    model, settings = load_model(run_dir)
+    if not hasattr(model, "translate"):
+        raise ValueError(f"{run_dir} holds a {settings['variant']} run, not an image-translation run.")
+    paths = list(paths)
+    if len(paths) == 1 and not out.endswith(".png"):
+        raise ValueError(f"--out must be a .png file for one input image, received {out!r}.")
+    for path in paths:
+        if not os.path.isfile(path):
+            raise FileNotFoundError(f"input image {path!r} does not exist.")
+    for path in paths:
+        try:
+            image = tf.io.decode_image(tf.io.read_file(path), channels=3, expand_animations=False).numpy()
+        except tf.errors.InvalidArgumentError as err:
+            raise ValueError(f"cannot decode {path!r} as an image: {err.message.splitlines()[0]}") from None
+        result = model.translate(image[None].astype("float32") / 127.5 - 1.0, direction=direction)[0]
+        target = out if len(paths) == 1 else os.path.join(
+            out, os.path.splitext(os.path.basename(path))[0] + ".png")
+        write_bytes(target, encode_png(data_lib.to_uint8(result)))
+        yield path, target

@@ -5,10 +5,11 @@ from tfgan_models.callbacks.metric_checkpoint import BestMetricCheckpoint, digit
 from tfgan_models.callbacks.training import (
     AtomicCheckpoint,
     HistoryLog,
+    LinearDecay,
     NaNGuard,
     NonFiniteLossError,
     SampleGrid,
 )
 
-__all__ = ["AtomicCheckpoint", "BestMetricCheckpoint", "digits_fid_metric", "generator_metric", "HistoryLog", "NaNGuard", "NonFiniteLossError", "SampleGrid",
+__all__ = ["AtomicCheckpoint", "BestMetricCheckpoint", "digits_fid_metric", "generator_metric", "HistoryLog", "LinearDecay", "NaNGuard", "NonFiniteLossError", "SampleGrid",
            "image_grid", "samples_picture", "scatter_raster"]

@@ -94,6 +94,43 @@ class AtomicCheckpoint(keras.callbacks.Callback):
         if self.generator_path:
             with atomic_path(self.generator_path) as tmp:
                 self.model.inference_generator.save(tmp)
+            if getattr(self.model, "two_way", False):  # translation both ways: b -> a beside a -> b
+                with atomic_path(reverse_generator_path(self.generator_path)) as tmp:
+                    self.model.inference_reverse_generator.save(tmp)
+
+
+def reverse_generator_path(generator_path):
+    """``run/generator.keras`` -> ``run/generator_b_to_a.keras`` (two-way translation runs)."""
+    root, ext = os.path.splitext(generator_path)
+    return f"{root}_b_to_a{ext}"
+
+
+class LinearDecay(keras.callbacks.Callback):
+    """CycleGAN's schedule: both optimizers keep their learning rate for ``constant_epochs``, then it
+    decays linearly to 0 over ``decay_epochs`` (Zhu et al. 2017, sec. 4: 100 + 100 epochs).
+
+    The rate of epoch ``e`` (0-based) is ``lr0 * (1 - max(0, e + 1 - constant_epochs) / (decay_epochs + 1))``
+    as in the authors' code, so the last epoch still trains; it is set from the epoch index, so a
+    resumed run continues on the same schedule.
+    """
+
+    def __init__(self, constant_epochs, decay_epochs):
+        super().__init__()
+        if int(constant_epochs) < 0 or int(decay_epochs) < 0:
+            raise ValueError(f"epochs must be >= 0, received {constant_epochs} and {decay_epochs}.")
+        self.constant_epochs, self.decay_epochs = int(constant_epochs), int(decay_epochs)
+        self.initial = None
+
+    def factor(self, epoch):
+        return 1.0 - max(0, epoch + 1 - self.constant_epochs) / float(self.decay_epochs + 1)
+
+    def on_epoch_begin(self, epoch, logs=None):
+        if self.initial is None:  # the rates now were set for the previous epoch (or restored from a backup)
+            before = self.factor(epoch - 1) if epoch else 1.0
+            self.initial = [float(opt.learning_rate) / before
+                            for opt in (self.model.g_optimizer, self.model.d_optimizer)]
+        for opt, lr in zip((self.model.g_optimizer, self.model.d_optimizer), self.initial):
+            opt.learning_rate.assign(lr * self.factor(epoch))
 
 
 class HistoryLog(keras.callbacks.Callback):

@@ -19,3 +19,9 @@ from tfgan_models.models.srgan import SRGAN
 from tfgan_models.models.esrgan import ESRGAN
 
 __all__ += ["SRModel", "SRResNet", "SRGAN", "ESRGAN"]
+from tfgan_models.models.translation import TranslationModel
+from tfgan_models.models.pix2pix import Pix2Pix
+from tfgan_models.models.cyclegan import CycleGAN
+from tfgan_models.models.discogan import DiscoGAN
+
+__all__ += ["TranslationModel", "Pix2Pix", "CycleGAN", "DiscoGAN"]

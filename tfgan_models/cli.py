@@ -95,7 +95,7 @@ def _parser():
     interpolate.add_argument("--overwrite", action="store_true", help="replace a run in --out")
 
     bench = sub.add_parser("bench", help="run a benchmark suite")
-    bench.add_argument("suite", help="mixtures, digits, pipeline, conditional, export or sr")
+    bench.add_argument("suite", help="mixtures, digits, pipeline, conditional, export, sr or translation")
     bench.add_argument("--quick", action="store_true", help="one seed, short budget")
     bench.add_argument("--seeds", type=int, help="number of seeds (default: 3, or 1 with --quick)")
     bench.add_argument("--json", help="write the results to this JSON file")
@@ -162,6 +162,7 @@ def _export(args):
     folder = os.path.join(args.out, name, str(int(args.version)))
     artifacts = [("saved_model", entry["saved_model"])] if "saved_model" in entry else []
     artifacts += [(f"tflite {q}", e) for q, e in entry.get("tflite", {}).items()]
+    artifacts += [(f"tflite b_to_a {q}", e) for q, e in entry.get("tflite_b_to_a", {}).items()]
     for label, e in artifacts:
         gate = e["gate"]
         figure = (f"max|diff| {gate['max_abs_diff']:.2g}" if gate["metric"] == "max_abs_diff"
@@ -220,8 +221,8 @@ def _bench(args):
     if args.suite not in SUITES:
         raise ValueError(f"unknown benchmark suite {args.suite!r}; known suites: {', '.join(sorted(SUITES))}.")
     extra = {"run_dirs": args.runs.split(",")} if args.runs else {}
-    if extra and args.suite not in ("conditional", "export"):
-        raise ValueError(f"--runs applies to the conditional and export suites, not {args.suite!r}.")
+    if extra and args.suite not in ("conditional", "export", "translation"):
+        raise ValueError(f"--runs applies to the conditional, export and translation suites, not {args.suite!r}.")
     results = SUITES[args.suite](quick=args.quick, seeds=args.seeds, **extra)
     print(format_table(args.suite, results))
     if args.json:

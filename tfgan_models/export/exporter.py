@@ -84,6 +84,8 @@ def export_run(run_dir, root, formats=FORMATS, quantizations=tflite.QUANTIZATION
             entry["saved_model"] = _saved_model(source, staging)
         if "tflite" in formats:
             entry["tflite"] = _tflites(source, staging, quantizations, size, representative_data, log)
+            if source.reverse is not None:  # two-way translation: b -> a files beside the a -> b ones
+                entry["tflite_b_to_a"] = _tflites(source.reverse, staging, quantizations, size, None, log)
         _commit(staging, final, overwrite)
     except BaseException:
         shutil.rmtree(staging, ignore_errors=True)
@@ -137,7 +139,8 @@ def _tflites(source, folder, quantizations, size, representative_data, log):
         if q == "int8":
             calibration, described = representative_set(source, size, representative_data)
         data = tflite.convert(source, q, size, calibration)
-        rel = os.path.join("tflite", f"{source.name}_{q}.tflite")
+        infix = "_b_to_a" if source.direction == "b_to_a" else ""
+        rel = os.path.join("tflite", f"{source.name}{infix}_{q}.tflite")
         path = os.path.join(folder, rel)
         with open(path, "wb") as f:
             f.write(data)
@@ -162,6 +165,9 @@ def representative_set(source, size, representative_data=None, n=tflite.CALIBRAT
         names = ", ".join(f"{i.name} ~ {i.prior}" for i in source.inputs)
         return {i.name: i.sample(rng, n) for i in source.inputs}, f"{n} draws of {names}"
     images = _data_images(source, size, n, seed=0)
+    if images is None and source.direction == "b_to_a":
+        raise ValueError(f"int8 export of the b -> a generator of {source.name!r} needs its calibration images "
+                         "from the run's data: export it from a run directory.")
     if images is None:
         raise ValueError(f"int8 export of image generator {source.name!r} needs calibration images: "
                          "export it from a run directory, or pass representative_data.")
@@ -201,6 +207,15 @@ def _data_images(source, size, n, seed):
     from tfgan_models import data as data_lib
 
     spec = source.settings["run"]["data"]
+    if source.settings.get("variant") in ("pix2pix", "cyclegan", "discogan") or source.direction:
+        from tfgan_models.data import translation
+
+        ds, _, _ = translation.load(spec, size=size[0], batch_size=n, seed=seed,
+                                    domains=source.settings["run"].get("domains"))
+        first, second = next(iter(ds))  # (input, target) or (a, b): b feeds the b -> a generator
+        batch = second if source.direction == "b_to_a" else first
+        images = data_lib.to_uint8(batch.numpy())
+        return images if size[0] == size[1] else tf.image.resize(images, size).numpy().astype("uint8")
     ds = data_lib.load(spec, batch_size=n, image_size=size, channels=source.channels_in, seed=seed,
                        drop_remainder=False)
     batch = next(iter(ds))

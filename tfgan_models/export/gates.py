@@ -129,23 +129,35 @@ def check_saved_model(loaded, source):
             raise GateError("the seed signature is not deterministic: seed 0 gave two different images.")
         result["max_abs_diff"] = max(result["max_abs_diff"], seeded["max_abs_diff"])
     else:
-        side = max(2 * source.size_multiple, 16)
-        images = smooth_images(4, (side, side), source.channels_in)
-        out = sigs["serving_default"](images=tf.constant(images))
-        result = figures(keras_unit(source, {"images": images / 255.0}), out["images_float"].numpy())
-        _check_uint8(out)
-        h, w = odd_size(source)
-        odd = smooth_images(1, (h, w), source.channels_in, seed=GATE_SEED + 1)
-        got = sigs["serving_default"](images=tf.constant(odd))["images_float"].numpy()
-        expected = keras_unit(source, {"images": reflect_pad_reference(odd / 255.0, source.size_multiple)})
-        expected = expected[:, : h * source.scale, : w * source.scale]
-        padded = figures(expected, got)
-        result["max_abs_diff"] = max(result["max_abs_diff"], padded["max_abs_diff"])
-        png = sigs["bytes"](image_bytes=tf.constant([tf.io.encode_png(odd[0]).numpy()]))["png_bytes"]
-        decoded = tf.io.decode_png(png[0], channels=0).numpy()
-        if decoded.shape != (h * source.scale, w * source.scale, source.output_shape[-1]):
-            raise GateError(f"the bytes signature returns a {decoded.shape} image for a {h}x{w} input.")
+        result = _check_image_signatures(sigs, source, "serving_default", "bytes")
+        if source.reverse is not None:
+            for forward in ("a_to_b", "a_to_b_bytes"):
+                if forward not in sigs:
+                    raise GateError(f"the two-way SavedModel lacks its {forward!r} signature.")
+            back = _check_image_signatures(sigs, source.reverse, "b_to_a", "b_to_a_bytes")
+            result["max_abs_diff"] = max(result["max_abs_diff"], back["max_abs_diff"])
     return judge("the SavedModel", "saved_model", result)
+
+
+def _check_image_signatures(sigs, source, images_signature, bytes_signature):
+    """An image-to-image signature on fresh images, at an odd size, and its PNG bytes twin."""
+    side = max(2 * source.size_multiple, 16)
+    images = smooth_images(4, (side, side), source.channels_in)
+    out = sigs[images_signature](images=tf.constant(images))
+    result = figures(keras_unit(source, {"images": images / 255.0}), out["images_float"].numpy())
+    _check_uint8(out)
+    h, w = odd_size(source)
+    odd = smooth_images(1, (h, w), source.channels_in, seed=GATE_SEED + 1)
+    got = sigs[images_signature](images=tf.constant(odd))["images_float"].numpy()
+    expected = keras_unit(source, {"images": reflect_pad_reference(odd / 255.0, source.size_multiple)})
+    expected = expected[:, : h * source.scale, : w * source.scale]
+    padded = figures(expected, got)
+    result["max_abs_diff"] = max(result["max_abs_diff"], padded["max_abs_diff"])
+    png = sigs[bytes_signature](image_bytes=tf.constant([tf.io.encode_png(odd[0]).numpy()]))["png_bytes"]
+    decoded = tf.io.decode_png(png[0], channels=0).numpy()
+    if decoded.shape != (h * source.scale, w * source.scale, source.output_shape[-1]):
+        raise GateError(f"the {bytes_signature} signature returns a {decoded.shape} image for a {h}x{w} input.")
+    return result
 
 
 def _check_uint8(out):

@@ -152,15 +152,25 @@ def image_functions(generator, channels, multiple, scale):
 
 
 def serving_functions(source):
+    """Endpoints by name. Two-way translators add ``a_to_b``, ``a_to_b_bytes``, ``b_to_a``, ``b_to_a_bytes``
+    (``serving_default`` and ``bytes`` are a -> b)."""
     if source.kind == "latent":
         return latent_functions(source.generator, source.inputs)
-    return image_functions(source.generator, source.channels_in, source.size_multiple, source.scale)
+    functions = image_functions(source.generator, source.channels_in, source.size_multiple, source.scale)
+    if source.reverse is not None:
+        back = source.reverse
+        reverse = image_functions(back.generator, back.channels_in, back.size_multiple, back.scale)
+        functions.update(a_to_b=functions["serving_default"], a_to_b_bytes=functions["bytes"],
+                         b_to_a=reverse["serving_default"], b_to_a_bytes=reverse["bytes"])
+    return functions
 
 
 def write_saved_model(source, path):
     """Writes the serving SavedModel of ``source`` (a :class:`~.source.Source`) to ``path``."""
     archive = keras.export.ExportArchive()
     archive.track(source.generator)
+    if source.reverse is not None:
+        archive.track(source.reverse.generator)
     for name, fn in serving_functions(source).items():
         archive.add_endpoint(name, fn)
     archive.write_out(path, verbose=False)

@@ -26,6 +26,7 @@ import keras
 import numpy as np
 
 from tfgan_models.models.gan_model import GANModel
+from tfgan_models.callbacks.training import reverse_generator_path
 from tfgan_models.runs import load_generator
 
 _NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]*$")
@@ -71,6 +72,8 @@ class Source:
     channels_in: int = None       # image generators
     size_multiple: int = 1        # image generators: H and W must be multiples of this
     scale: int = 1                # image generators: output size / input size
+    reverse: "Source" = None      # two-way translation (CycleGAN, DiscoGAN): the b -> a generator
+    direction: str = None         # two-way translation: "a_to_b" or "b_to_a"
 
     @property
     def output_shape(self):
@@ -84,6 +87,9 @@ class Source:
                 "output_shape": list(self.generator.output_shape)}
         if self.kind == "image":
             info.update(size_multiple=self.size_multiple, scale=self.scale)
+            if self.reverse is not None:
+                info["directions"] = {"a_to_b": "serving_default / bytes (also a_to_b / a_to_b_bytes)",
+                                      "b_to_a": "b_to_a / b_to_a_bytes"}
         else:
             info["inputs"] = {i.name: i.describe() for i in self.inputs}
         if self.settings:
@@ -101,20 +107,36 @@ def resolve(source, name=None):
     ``inference_generator``. ``name`` defaults to the run directory's basename,
     else the variant or network name.
     """
-    settings = run_dir = None
+    settings = run_dir = reverse = None
     if isinstance(source, (str, os.PathLike)):
         run_dir = os.fspath(source)
         generator, settings = load_generator(run_dir)
         default_name = os.path.basename(os.path.normpath(os.path.abspath(run_dir)))
+        reverse_path = reverse_generator_path(os.path.join(run_dir, "generator.keras"))
+        if os.path.exists(reverse_path):
+            reverse = keras.models.load_model(reverse_path)
     elif isinstance(source, GANModel):
         generator = source.inference_generator
         default_name = getattr(source, "variant_name", None) or source.name
+        if getattr(source, "two_way", False):
+            reverse = source.inference_reverse_generator
     elif isinstance(source, keras.Model):
         generator, default_name = source, source.name
     else:
         raise ValueError(f"export needs a run directory or a keras.Model generator, "
                          f"received {type(source).__name__}.")
     name = check_name(name or default_name)
+    resolved = _resolve_generator(generator, name, settings, run_dir)
+    if reverse is not None:
+        if resolved.kind != "image":
+            raise ValueError(f"{name!r}: only image-to-image generators export two directions.")
+        resolved.direction = "a_to_b"
+        resolved.reverse = _resolve_generator(reverse, name, settings, run_dir)
+        resolved.reverse.direction = "b_to_a"
+    return resolved
+
+
+def _resolve_generator(generator, name, settings, run_dir):
     inputs, outputs = generator.inputs or [], generator.outputs or []
     if not inputs or len(outputs) != 1:
         raise ValueError(f"export handles functional generators with one output; {generator.name!r} "

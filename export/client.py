@@ -178,6 +178,8 @@ def main(argv=None):
     parser.add_argument("--seed", type=int, nargs="+", help="latent generators: one image per seed")
     parser.add_argument("--labels", type=int, nargs="+", help="conditional generators: one label per seed")
     parser.add_argument("--image", nargs="+", help="image-to-image generators: PNG/JPEG files")
+    parser.add_argument("--reverse", action="store_true",
+                        help="two-way translators (CycleGAN, DiscoGAN): translate b -> a (signature b_to_a_bytes)")
     parser.add_argument("--host", default="localhost")
     parser.add_argument("--port", type=int, help=f"default {REST_PORT} (REST) or {GRPC_PORT} (gRPC)")
     parser.add_argument("--version", type=int, help="a model version (default: the latest served)")
@@ -187,7 +189,8 @@ def main(argv=None):
     if bool(args.seed) == bool(args.image):
         parser.error("give either --seed (latent generators) or --image (image-to-image generators)")
     if args.image:
-        signature, inputs = "bytes", {"image_bytes": [open(p, "rb").read() for p in args.image]}
+        signature = "b_to_a_bytes" if args.reverse else "bytes"
+        inputs = {"image_bytes": [open(p, "rb").read() for p in args.image]}
     else:
         signature, inputs = "seed", {"seed": np.asarray(args.seed, "int64")}
         if args.labels:

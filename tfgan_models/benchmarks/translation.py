@@ -45,7 +45,7 @@ from tfgan_models.data import translation
 QUALITY = (("pix2pix", "demo"), ("pix2pix", "mobile"), ("cyclegan", "demo"), ("cyclegan", "mobile"),
            ("discogan", "demo"))
 COST = (("cyclegan", "paper"), ("cyclegan", "mobile"), ("pix2pix", "paper"), ("pix2pix", "mobile"))
-PAIRED_SPEC, UNPAIRED_SPEC = "colorize:photos", "unpaired:photos,hue:photos"
+PAIRED_SPEC, UNPAIRED_SPEC = "colorize:photos", "unpaired:digits,inverted:digits"
 N_EVAL, EVAL_SIZE, COST_SIZE = 48, 64, 256
 QUICK_STEPS = 300
 ANCHORS = {"cyclegan_resnet9": {"gmacs": 56.8, "params_m": 11.4, "tflite_2threads_s": 1.9},
@@ -86,10 +86,11 @@ def score_paired(model, spec=PAIRED_SPEC, n=N_EVAL):
             "baseline_ssim": _ssim(targets, inputs)}
 
 
-def domain_classifier(seed=0, steps=400):
-    """A small CNN telling A (photos) from B (hue-rotated photos), trained on real training crops only."""
+def domain_classifier(spec=UNPAIRED_SPEC, size=EVAL_SIZE, seed=0, steps=400):
+    """A small CNN telling domain A from B, trained on real training crops only; returns it and its
+    accuracy on held-out real crops."""
     keras.utils.set_random_seed(seed)
-    ds, _ = translation.load_unpaired(UNPAIRED_SPEC, size=EVAL_SIZE, batch_size=16, seed=seed + 100)
+    ds, _ = translation.load_unpaired(spec, size=size, batch_size=16, seed=seed + 100)
 
     def labelled(a, b):
         return tf.concat([a, b], 0), tf.concat([tf.zeros((16, 1)), tf.ones((16, 1))], 0)
@@ -100,7 +101,7 @@ def domain_classifier(seed=0, steps=400):
                             keras.layers.GlobalAveragePooling2D(), keras.layers.Dense(1)], name="domain_classifier")
     net.compile(keras.optimizers.Adam(1e-3), keras.losses.BinaryCrossentropy(from_logits=True))
     net.fit(ds.map(labelled), epochs=1, steps_per_epoch=steps, verbose=0)
-    a, b = translation.held_out(UNPAIRED_SPEC, EVAL_SIZE, N_EVAL, seed=seed + 200)
+    a, b = translation.held_out(spec, size, N_EVAL, seed=seed + 200)
     accuracy = (np.mean(_is_b(net, a) == 0) + np.mean(_is_b(net, b) == 1)) / 2.0
     return net, float(accuracy)
 
@@ -110,20 +111,36 @@ def _is_b(net, images):
     return (np.asarray(net(x, training=False))[:, 0] > 0).astype("int32")
 
 
-def score_unpaired(model, classifier, n=N_EVAL):
-    """CycleGAN / DiscoGAN against the known mapping (120-degree hue rotation)."""
-    x, _ = translation.held_out(UNPAIRED_SPEC, EVAL_SIZE, n)
-    truth = translation.rotate_hue(x).numpy()
+def score_unpaired(model, classifier, spec=UNPAIRED_SPEC, n=N_EVAL):
+    """CycleGAN / DiscoGAN against the known mapping of ``spec`` (hue rotation or inversion)."""
+    mapping = translation.known_mapping(spec)
+    if mapping is None:
+        raise ValueError(f"{spec!r} has no known mapping to score against (use unpaired:S,hue:S or "
+                         "unpaired:S,inverted:S).")
+    forward, inverse = mapping
+    size = model.data_shape[0]
+    x, _ = translation.held_out(spec, size, n)
+    truth = forward(x)
     fake_b = model.translate(_to_model(x))
     back = model.translate(_to_model(truth), "b_to_a")
     cycle = model.translate(fake_b, "b_to_a")
-    return {"error": _l1(truth, fake_b), "identity_error": _l1(truth, x), "reverse_error": _l1(x, back),
-            "cycle_error": _l1(x, cycle), "psnr": _psnr(truth, fake_b),
-            "classified_as_b": float(np.mean(_is_b(classifier, fake_b))),
-            "reverse_classified_as_a": float(np.mean(_is_b(classifier, back) == 0))}
+    row = {"error": _l1(truth, fake_b), "identity_error": _l1(truth, x), "reverse_error": _l1(x, back),
+           "cycle_error": _l1(x, cycle), "psnr": _psnr(truth, fake_b),
+           "classified_as_b": float(np.mean(_is_b(classifier, fake_b))),
+           "reverse_classified_as_a": float(np.mean(_is_b(classifier, back) == 0))}
+    if spec.split(",")[0].partition(":")[2].startswith("digits"):
+        # label preservation: the digits classifier reads x and the true inverse of G(x) alike
+        from tfgan_models.data.images import to_uint8
+        from tfgan_models.metrics import DigitsEvaluator
+
+        evaluator = DigitsEvaluator(32)
+        grey = lambda images: images.mean(axis=-1, keepdims=True).astype("float32") / 127.5 - 1.0  # noqa: E731
+        labels = evaluator.predict(grey(x)).argmax(1)
+        row["label_preserved"] = float(np.mean(evaluator.predict(grey(inverse(to_uint8(fake_b)))).argmax(1) == labels))
+    return row
 
 
-def bench_quality(variant, preset, seed, steps, folder, classifier, log, run_dir=None):
+def bench_quality(variant, preset, seed, steps, folder, classifiers, log, run_dir=None):
     if run_dir is None:
         run_dir = os.path.join(folder, f"{variant}-{preset}-{seed}")
         overrides = {"epochs": 1, "steps_per_epoch": steps} if steps else {}
@@ -142,7 +159,13 @@ def bench_quality(variant, preset, seed, steps, folder, classifier, log, run_dir
         log(f"[translation] pix2pix/{row['preset']} seed {row['seed']}: PSNR {row['psnr']:.2f} dB vs grey "
             f"{row['baseline_psnr']:.2f}; L1 {row['l1']:.4f} vs {row['baseline_l1']:.4f} ({row['steps']} steps)")
     else:
-        row.update(score_unpaired(model, classifier))
+        spec, size = settings["run"]["data"], model.data_shape[0]
+        if (spec, size) not in classifiers:
+            classifiers[spec, size] = domain_classifier(spec, size)
+            log(f"[translation] domain classifier for {spec} at {size}x{size}: "
+                f"{classifiers[spec, size][1]:.1%} on held-out real images")
+        row["classifier_accuracy"] = classifiers[spec, size][1]
+        row.update(score_unpaired(model, classifiers[spec, size][0], spec))
         log(f"[translation] {variant}/{row['preset']} seed {row['seed']}: error {row['error']:.4f} vs identity "
             f"{row['identity_error']:.4f}, cycle {row['cycle_error']:.4f}, G(x) classified as B "
             f"{row['classified_as_b']:.2%} ({row['steps']} steps)")
@@ -185,18 +208,17 @@ def run(quick=False, seeds=None, log=print, steps=None, models=QUALITY, cost=COS
     with Timer() as wall, tempfile.TemporaryDirectory(prefix="tfgan-bench-translation-") as tmp:
         folder = keep or tmp
         os.makedirs(folder, exist_ok=True)
-        classifier, classifier_accuracy = domain_classifier()
-        log(f"[translation] domain classifier accuracy on held-out real crops: {classifier_accuracy:.2%}")
+        classifiers = {}
         if run_dirs:
             for run_dir in run_dirs:
                 variant = runs.read_json(os.path.join(run_dir, "config.json"))["settings"]["variant"]
                 if variant not in ("pix2pix", "cyclegan", "discogan"):
                     raise ValueError(f"{run_dir} holds a {variant} run; this suite scores pix2pix, cyclegan, discogan.")
-                rows.append(bench_quality(variant, None, None, None, folder, classifier, log, run_dir=run_dir))
+                rows.append(bench_quality(variant, None, None, None, folder, classifiers, log, run_dir=run_dir))
         else:
             for variant, preset in models:
                 for seed in seed_list:
-                    rows.append(bench_quality(variant, preset, seed, steps, folder, classifier, log))
+                    rows.append(bench_quality(variant, preset, seed, steps, folder, classifiers, log))
         for variant, preset in cost:
             cost_rows.append(bench_cost(variant, preset, folder, latency_runs, log))
     return {"suite": "translation",
@@ -207,7 +229,7 @@ def run(quick=False, seeds=None, log=print, steps=None, models=QUALITY, cost=COS
                                      "crops; L1 in [0, 1] pixel units",
                          "cost": f"untrained generators at {COST_SIZE}x{COST_SIZE}; median of {latency_runs} "
                                  "invokes, ai_edge_litert (XNNPACK)"},
-            "anchors": ANCHORS, "machine": machine_info(), "classifier_accuracy": classifier_accuracy,
+            "anchors": ANCHORS, "machine": machine_info(),
             "wall_time_s": wall.seconds, "rows": rows, "cost": cost_rows,
             "summary": summarize(rows, ("variant", "preset"), ("psnr", "error", "classified_as_b"))}
 
@@ -216,22 +238,23 @@ def format_table(results):
     paired = [[f"{r['variant']}/{r['preset']}", str(r["seed"]), str(r["steps"]), fmt(r["train_s"], digits=0),
                f"{r['psnr']:.2f} / {r['baseline_psnr']:.2f}", f"{r['l1']:.4f} / {r['baseline_l1']:.4f}",
                f"{r['ssim']:.3f} / {r['baseline_ssim']:.3f}"] for r in results["rows"] if "baseline_psnr" in r]
-    unpaired = [[f"{r['variant']}/{r['preset']}", str(r["seed"]), str(r["steps"]), fmt(r["train_s"], digits=0),
-                 f"{r['error']:.4f} / {r['identity_error']:.4f}", f"{r['reverse_error']:.4f}",
-                 f"{r['cycle_error']:.4f}", f"{r['classified_as_b']:.1%}"]
+    unpaired = [[f"{r['variant']}/{r['preset']}", r["data"], str(r["seed"]), str(r["steps"]),
+                 fmt(r["train_s"], digits=0), f"{r['error']:.4f} / {r['identity_error']:.4f}",
+                 f"{r['reverse_error']:.4f}", f"{r['cycle_error']:.4f}",
+                 f"{r['classified_as_b']:.1%} ({r['classifier_accuracy']:.0%})",
+                 fmt(100 * r["label_preserved"]) + "%" if "label_preserved" in r else "-"]
                 for r in results["rows"] if "identity_error" in r]
     cost = [[f"{r['variant']}/{r['preset']}", f"{r['params']:,}", f"{r['gmacs']:.2f}",
              *[f"{r['tflite'][q]['size_bytes'] / 1e6:.2f} MB" for q in ("none", "fp16")],
              *[fmt(r["tflite"][q][k], digits=0) for q in ("none", "fp16") for k in ("latency_ms_1t", "latency_ms_2t")]]
             for r in results["cost"]]
-    parts = [f"translation: domain classifier accuracy {results['classifier_accuracy']:.1%}; "
-             f"wall {results['wall_time_s']:.0f} s"]
+    parts = [f"translation: wall {results['wall_time_s']:.0f} s"]
     if paired:
         parts.append(render(["model", "seed", "steps", "train s", "PSNR model / grey", "L1 model / grey",
                              "SSIM model / grey"], paired))
     if unpaired:
-        parts.append(render(["model", "seed", "steps", "train s", "L1 vs truth / identity", "reverse L1",
-                             "cycle L1", "G(x) as B"], unpaired))
+        parts.append(render(["model", "data", "seed", "steps", "train s", "L1 vs truth / identity", "reverse L1",
+                             "cycle L1", "G(x) as B (classifier acc.)", "label kept"], unpaired))
     if cost:
         parts.append(render(["generator @256", "params", "GMACs", "fp32", "fp16", "fp32 1t ms", "fp32 2t ms",
                              "fp16 1t ms", "fp16 2t ms"], cost))

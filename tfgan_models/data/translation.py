@@ -26,7 +26,8 @@ Augmentation follows the papers: object-centred images (faces, TFDS sets,
 folders, digits) are centre-cropped to a square, resized to ``286/256`` of the
 crop size and randomly cropped back ("jitter"), then randomly flipped; the
 large embedded photos are cut into random crops at their own resolution, as
-in super-resolution. Both sides of a pair get the same crop and flip.
+in super-resolution, 32 per photo per pass, skipping nearly black or flat
+crops (:func:`informative`). Both sides of a pair get the same crop and flip.
 """
 
 import os
@@ -49,6 +50,8 @@ SPEC_HELP = ("paired: paired:DIR_A,DIR_B, colorize:SOURCE, edges:SOURCE; unpaire
 HUE_SHIFT = 1.0 / 3.0   # the known mapping of hue:SOURCE, a 120-degree hue rotation
 JITTER = 286.0 / 256.0  # load size / crop size of Pix2Pix and CycleGAN
 EDGE_THRESHOLD = 0.35   # Sobel magnitude (pixels in [0, 1]) above which a pixel is an edge
+CROPS_PER_PHOTO = 32    # crops of each large photo per pass: every photo weighs the same
+MIN_CROP_MEAN, MIN_CROP_STD = 24.0, 8.0  # grey level and contrast (of 255) a photo crop needs; see informative()
 
 
 # ------------------------------------------------------------------ specs
@@ -116,6 +119,23 @@ def parse_domains(domains):
     if parsed[0] == parsed[1]:
         raise ValueError(f"the two domains are the same: {domains!r}.")
     return parsed
+
+
+def known_mapping(spec):
+    """``(a_to_b, b_to_a)`` uint8 image functions when ``spec`` is ``unpaired:S,T:S`` with a
+    transform T of known inverse (``hue``, ``inverted``): the ground truth benchmarks score against.
+    ``None`` otherwise."""
+    kind, _, arg = spec.partition(":") if isinstance(spec, str) else ("", "", "")
+    if kind != "unpaired" or arg.count(",") != 1:
+        return None
+    source_a, source_b = arg.split(",")
+    transform, _, base = source_b.partition(":")
+    if base != source_a or transform not in ("hue", "inverted"):
+        return None
+    if transform == "hue":
+        return (lambda x: rotate_hue(x).numpy()), (lambda y: rotate_hue(y, -HUE_SHIFT).numpy())
+    invert = lambda x: (255 - np.asarray(x, "uint8")).astype("uint8")  # noqa: E731
+    return invert, invert
 
 
 # ---------------------------------------------------------------- sources
@@ -239,28 +259,28 @@ def _to_model(image):
     return image / 127.5 - 1.0
 
 
-def _crops(count, mode, images, size):
-    """Crops per image per pass: the photos give as many as their area holds."""
+def _crops(mode, images):
+    """Each large photo gives ``CROPS_PER_PHOTO`` crops per pass, whatever its area."""
     if mode != "crop":
-        return images.map(lambda im: im)
-    area = float(size * size)
-    return images.flat_map(lambda im: tf.data.Dataset.from_tensors(im).repeat(tf.maximum(
-        tf.constant(1, tf.int64), tf.cast(tf.cast(tf.shape(im)[0] * tf.shape(im)[1], tf.float32) / area, tf.int64))))
+        return images
+    return images.flat_map(lambda im: tf.data.Dataset.from_tensors(im).repeat(CROPS_PER_PHOTO))
+
+
+def informative(crop):
+    """False for crops that are nearly black or flat (float (S, S, 3) in [0, 255]): the black
+    backgrounds of retina and hubble_deep_field, three quarters of the embedded photos' area,
+    carry no colour to learn and let a translator collapse to black."""
+    grey = tf.reduce_mean(crop, axis=-1)
+    return tf.logical_and(tf.reduce_mean(grey) > MIN_CROP_MEAN, tf.math.reduce_std(grey) > MIN_CROP_STD)
 
 
 def _seeded(ds, seed):
     return tf.data.Dataset.zip((ds, tf.data.Dataset.random(seed=seed).batch(2)))
 
 
-def _pass_size(count, mode, source, size, split):
+def _pass_size(count, mode):
     """Examples in one pass of a source (crops for photos), or None."""
-    if mode == "crop" and source.partition(":")[0] in ("photos",) + TRANSFORMS:
-        base = source
-        while base.partition(":")[0] in TRANSFORMS:
-            base = base.partition(":")[2]
-        names = paired_data.photo_names(base.partition(":")[2] or split)
-        return sum(max(1, h * w // (size * size)) for h, w in (paired_data.photo(n).shape[:2] for n in names))
-    return count
+    return count * CROPS_PER_PHOTO if mode == "crop" and count else count
 
 
 def _side(source, size, seed, split, repeat, domain=None, train=True):
@@ -272,19 +292,21 @@ def _side(source, size, seed, split, repeat, domain=None, train=True):
         images, count, mode = *_tfds_images(body, split, domain), "resize"
     else:
         images, count, mode = image_source(source, split)
-    per_pass = _pass_size(count, mode, source, size, split)
+    per_pass = _pass_size(count, mode)
     if count is not None and count <= 2048:
         images = images.cache()
     if train:
         images = images.shuffle(min(count or 1000, 1000), seed=seed, reshuffle_each_iteration=True)
     if repeat:
         images = images.repeat()
-    images = _crops(count, mode, images, size)
+    images = _crops(mode, images)
     if train and mode == "crop":
         images = images.shuffle(256, seed=seed, reshuffle_each_iteration=True)
     ds = _seeded(images, seed).map(
         lambda im, s: _augment(set_channels(im, 3), size, mode, s, train), num_parallel_calls=tf.data.AUTOTUNE,
         deterministic=True)
+    if mode == "crop":
+        ds = ds.filter(informative)
     return ds, per_pass
 
 

@@ -63,8 +63,8 @@ PRESETS = {
     # paper: 64x64, full width, batch 64 (pass --data unpaired:..., or tfds:celeb_a --domains Male,-Male)
     "paper": dict(data="unpaired:photos,hue:photos", data_shape=(64, 64, 3), filters=64, d_filters=64,
                   batch_size=64, epochs=100),
-    # demo: the embedded photos and their 120-degree hue rotation (the benchmark's known mapping)
-    "demo": dict(data="unpaired:photos,hue:photos", data_shape=(64, 64, 3), filters=32, d_filters=32,
+    # demo: digits -> inverted digits from unpaired images (the benchmark's known mapping)
+    "demo": dict(data="unpaired:digits,inverted:digits", data_shape=(32, 32, 3), filters=32, d_filters=32,
                  batch_size=16, epochs=10, steps_per_epoch=100),
     # tiny: test size
     "tiny": dict(data="unpaired:photos,hue:photos", data_shape=(16, 16, 3), filters=4, d_filters=4,
@@ -87,7 +87,7 @@ class DiscoGAN(TranslationModel):
     loss_names = ("d_loss", "g_loss", "adversarial_loss", "reconstruction_loss")
     data_kind = "unpaired"
     two_way = True
-    default_preview = "unpaired:photos,hue:photos"
+    default_preview = "unpaired:digits,inverted:digits"
 
     def __init__(self, data_shape=(64, 64, 3), filters=64, d_filters=64, reconstruction_weight=1.0, generator=None,
                  discriminator=None, reverse_generator=None, reverse_discriminator=None, **kwargs):

@@ -67,10 +67,10 @@ PRESETS = {
                   epochs=200),
     # demo: colourising 64x64 crops of the embedded photos, a half-width U-Net-64, a few CPU minutes
     "demo": dict(data="colorize:photos", data_shape=(64, 64, 3), filters=32, d_filters=32, batch_size=8,
-                 epochs=40, steps_per_epoch=100),
+                 epochs=25, steps_per_epoch=100),
     # mobile: a slim ResNet generator with depthwise-separable blocks (<= 3 GMACs at 256x256)
     "mobile": dict(data="colorize:photos", data_shape=(64, 64, 3), architecture="resnet", filters=16, blocks=6,
-                   separable=True, d_filters=32, batch_size=8, epochs=40, steps_per_epoch=100),
+                   separable=True, d_filters=32, batch_size=8, epochs=25, steps_per_epoch=100),
     # tiny: test size
     "tiny": dict(data="colorize:photos", data_shape=(16, 16, 3), filters=4, d_filters=4, d_layers=1,
                  batch_size=2, epochs=1, steps_per_epoch=2),

@@ -125,6 +125,11 @@ def test_unpaired_sources(spec):
         assert is_grey(a) and is_grey(b)
         # mostly-background digits and their inversions lie on opposite sides of mid-grey
         assert np.sign(a.mean()) != np.sign(b.mean())
+    else:  # photo crops that are nearly black or flat are skipped, on both sides
+        for batch in (a, b):
+            grey = ((batch + 1.0) * 127.5).mean(axis=-1)
+            assert (grey.mean(axis=(1, 2)) > translation.MIN_CROP_MEAN).all()
+            assert (grey.std(axis=(1, 2)) > translation.MIN_CROP_STD - 0.5).all()
 
 
 def test_source_transforms_are_what_they_say():
@@ -136,6 +141,18 @@ def test_source_transforms_are_what_they_say():
     assert np.abs(back.numpy().astype(int) - image.numpy().astype(int)).max() <= 3
     edges = translation.edge_map(image).numpy()
     assert set(np.unique(edges)) <= {0, 255} and is_grey(edges)
+
+
+def test_known_mappings():
+    image = np.random.RandomState(1).randint(0, 256, (6, 5, 3)).astype("uint8")
+    a_to_b, b_to_a = translation.known_mapping("unpaired:photos,hue:photos")
+    np.testing.assert_array_equal(a_to_b(image), translation.rotate_hue(image).numpy())
+    assert np.abs(b_to_a(a_to_b(image)).astype(int) - image.astype(int)).max() <= 3
+    a_to_b, b_to_a = translation.known_mapping("unpaired:digits,inverted:digits")
+    np.testing.assert_array_equal(a_to_b(image), 255 - image)
+    np.testing.assert_array_equal(b_to_a(a_to_b(image)), image)
+    for spec in ("colorize:photos", "unpaired:photos,hue:digits", "unpaired:photos,grey:photos", "tfds:celeb_a"):
+        assert translation.known_mapping(spec) is None
 
 
 def test_held_out_is_deterministic():

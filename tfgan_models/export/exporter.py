@@ -215,7 +215,13 @@ def _data_images(source, size, n, seed):
         first, second = next(iter(ds))  # (input, target) or (a, b): b feeds the b -> a generator
         batch = second if source.direction == "b_to_a" else first
         images = data_lib.to_uint8(batch.numpy())
-        return images if size[0] == size[1] else tf.image.resize(images, size).numpy().astype("uint8")
+        if size[0] != size[1]:
+            images = tf.image.resize(images, size).numpy().astype("uint8")
+        # Instance norm magnifies rounding on flat images (a plain background): gates and calibration
+        # use images with some contrast, topped up with smooth random ones.
+        keep = images[images.mean(axis=-1).std(axis=(1, 2)) >= translation.MIN_CROP_STD]
+        extra = gates.smooth_images(n - len(keep), size, source.channels_in, seed=gates.GATE_SEED + seed)
+        return np.concatenate([keep, extra]) if len(keep) < n else keep
     ds = data_lib.load(spec, batch_size=n, image_size=size, channels=source.channels_in, seed=seed,
                        drop_remainder=False)
     batch = next(iter(ds))

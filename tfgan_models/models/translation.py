@@ -20,6 +20,8 @@ input checks, ``translate`` (reflect pad to the size the network needs, crop
 back: what the SavedModel does), and the before/after picture.
 """
 
+import copy
+
 import keras
 import numpy as np
 from keras import ops
@@ -164,11 +166,11 @@ class TranslationModel(GANModel):
 
     @classmethod
     def from_config(cls, config):
-        config = dict(config)
-        for key in ("reverse_generator", "reverse_discriminator"):
+        config = copy.deepcopy(config)  # deserialisation consumes nested dicts
+        for key in ("generator", "discriminator", "reverse_generator", "reverse_discriminator"):
             if isinstance(config.get(key), dict):
                 config[key] = keras.saving.deserialize_keras_object(config[key])
-        return super().from_config(config)
+        return cls(**config)
 
     @property
     def generator_variables(self):
@@ -227,7 +229,7 @@ class TranslationModel(GANModel):
         return probe_image_generator(self.inference_generator)[0]
 
     def translate(self, images, direction="a_to_b", batch_size=8):
-        """Images ``(N, H, W, 3)`` in [-1, 1] (float) -> translated images, float32 [-1, 1], same size.
+        """Images ``(N, H, W, 3)``, uint8 or float in [-1, 1] -> translated images, float32 [-1, 1], same size.
 
         Any H, W: the batch is reflect-padded to the multiple the network needs
         and cropped back, as the exported SavedModel does. ``direction``:
@@ -237,9 +239,10 @@ class TranslationModel(GANModel):
             allowed = DIRECTIONS if self.two_way else DIRECTIONS[:1]
             raise ValueError(f"direction must be one of {', '.join(allowed)} for {type(self).__name__}; "
                              f"received {direction!r}.")
-        images = np.asarray(images, "float32")
-        if images.ndim != 4 or images.shape[-1] != 3:
-            raise ValueError(f"translate() takes RGB images (N, H, W, 3), received shape {images.shape}.")
+        images = np.asarray(images)
+        if images.ndim != 4 or images.shape[-1] != 3 or not len(images):
+            raise ValueError(f"translate() takes RGB images (N, H, W, 3) with N >= 1, received shape {images.shape}.")
+        images = images.astype("float32") / 127.5 - 1.0 if images.dtype == np.uint8 else images.astype("float32")
         network = self.inference_generator if direction == "a_to_b" else self.inference_reverse_generator
         m = self.size_multiple()
         h, w = images.shape[1:3]

@@ -8,15 +8,19 @@ i.e. :func:`tfgan_models.runs.train` with the preset's steps; ``--quick`` caps i
   photos (astronaut, coffee, chelsea) against their true colours: L1 (pixels
   in [0, 1]), PSNR (RGB, peak 255, over all crops) and SSIM, next to the
   trivial baseline, the grey input itself (grey replicated to RGB).
-* ``cyclegan`` and ``discogan`` on ``unpaired:photos,hue:photos``: domain B
-  is the photos with their hue rotated by 120 degrees (HSV), drawn from
-  independent crops, so the pairing is never seen; the true mapping
-  a -> b is that rotation. On held-out crops ``x``: the L1 error of ``G(x)``
-  against ``hue(x)``, next to the identity mapping's error ``|x - hue(x)|``;
-  the reverse ``F(hue(x))`` against ``x``; the cycle error ``|F(G(x)) - x|``;
-  and the share of ``G(x)`` that an independent domain classifier (a small
-  CNN trained here on real training crops of A and B, never on generated
-  images) labels as B (its own accuracy on held-out real crops is reported).
+* ``cyclegan`` and ``discogan`` on ``unpaired:digits,inverted:digits`` (their
+  ``demo`` data): domain B is the embedded digits inverted, drawn
+  independently of A, so the pairing is never seen; the true mapping a -> b
+  is the inversion ``T`` (``unpaired:photos,hue:photos``, a 120-degree hue
+  rotation, is scored the same way when a run trained on it). On held-out
+  images ``x``: the L1 error of ``G(x)`` against ``T(x)``, next to the
+  identity mapping's error ``|x - T(x)|``; the reverse ``F(T(x))`` against
+  ``x``; the cycle error ``|F(G(x)) - x|``; the share of ``G(x)`` that an
+  independent domain classifier (a small CNN trained here on real training
+  images of A and B, never on generated ones) labels as B, with its own
+  accuracy on held-out real images; and for digits, the share of ``G(x)``
+  whose digit (read by the package's digits classifier after undoing ``T``)
+  is the digit of ``x``.
 
 Cost (``mobile`` against the paper generators, untrained weights, 256x256):
 MACs (transposed convs at output resolution, GAN Compression's convention),

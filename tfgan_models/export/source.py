@@ -30,7 +30,7 @@ from tfgan_models.callbacks.training import reverse_generator_path
 from tfgan_models.runs import load_generator
 
 _NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]*$")
-MAX_PROBED_MULTIPLE = 64
+MAX_PROBED_MULTIPLE = 256  # U-Net-256 needs multiples of 256
 
 
 @dataclasses.dataclass

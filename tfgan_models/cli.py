@@ -169,7 +169,7 @@ def _export(args):
                   else "PSNR identical" if gate["psnr_db"] is None else f"PSNR {gate['psnr_db']:.1f} dB")
         size = e["size_bytes"]
         size = f"{size / 1e6:.2f} MB" if size >= 1e5 else f"{size / 1e3:.1f} kB"
-        print(f"  {label:16s} {size:>9s}  {figure} (limit {gate['limit']:g})  "
+        print(f"  {label:23s} {size:>9s}  {figure} (limit {gate['limit']:g})  "
               f"{os.path.normpath(os.path.join(folder, e['path']))}")
     print(f"exported {name} version {int(args.version)} to {folder} "
           f"(report: {os.path.join(args.out, name, 'export_report.json')})")

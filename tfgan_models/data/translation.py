@@ -275,7 +275,12 @@ def informative(crop):
 
 
 def _seeded(ds, seed):
-    return tf.data.Dataset.zip((ds, tf.data.Dataset.random(seed=seed).batch(2)))
+    """Pairs each element with its own stateless seed ``(seed, index)``: crops and flips then depend on
+    ``seed`` alone, not on TensorFlow's global seed (held-out crops are the same in every process)."""
+    if seed is None:
+        return tf.data.Dataset.zip((ds, tf.data.Dataset.random().batch(2)))
+    seeds = tf.data.Dataset.counter().map(lambda i: tf.stack([tf.constant(int(seed), tf.int64), i]))
+    return tf.data.Dataset.zip((ds, seeds))
 
 
 def _pass_size(count, mode):

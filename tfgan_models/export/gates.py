@@ -7,7 +7,7 @@ calibration set):
 artifact        figure                                 limit
 ==============  =====================================  =========
 SavedModel      max |images_float - Keras|             <= 1e-5
-TFLite fp32     max |tflite - Keras|                   <= 1e-4
+TFLite fp32     max |tflite - Keras|                   <= 1e-4 (1e-3 with instance norm)
 TFLite fp16     max |tflite - Keras|                   <= 1e-2
 TFLite dynamic  PSNR vs the float Keras output         >= 30 dB
 TFLite int8     PSNR vs the float Keras output         >= 30 dB
@@ -21,8 +21,12 @@ import numpy as np
 import tensorflow as tf
 
 from tfgan_models.export.saved_model import MIN_SIDE, call_generator, to_unit
+from tfgan_models.export.tflite import has_instance_norm
 
 MAX_ABS_DIFF = {"saved_model": 1e-5, "none": 1e-4, "fp16": 1e-2}
+# Instance norm divides by each image's own spread, so float32 kernels that sum in another order
+# differ more (a trained mobile CycleGAN: 2.5e-4); 1e-3 is still a quarter of one 8-bit level.
+INSTANCE_NORM_FP32_MAX_ABS_DIFF = 1e-3
 MIN_PSNR_DB = {"dynamic": 30.0, "int8": 30.0}
 GATE_SAMPLES = 8
 GATE_SEED = 20240601   # fresh inputs: calibration uses other seeds
@@ -48,10 +52,10 @@ def figures(reference, test):
             "samples": int(len(reference))}
 
 
-def judge(what, key, result):
+def judge(what, key, result, limit=None):
     """Adds the limit and verdict to ``result``; raises :class:`GateError` when it fails."""
     if key in MAX_ABS_DIFF:
-        limit, value = MAX_ABS_DIFF[key], result["max_abs_diff"]
+        limit, value = limit or MAX_ABS_DIFF[key], result["max_abs_diff"]
         result.update(metric="max_abs_diff", limit=limit, passed=value <= limit)
         if value > limit:
             raise GateError(f"{what} failed its parity gate: max abs diff {value:.3g} exceeds {limit:g} "
@@ -190,4 +194,7 @@ def check_tflite(path, source, quantization, inputs):
         got = Runner(path, num_threads=1)(inputs)
     result = figures(keras_unit(source, inputs), got)
     label = "fp32" if quantization == "none" else quantization
-    return judge(f"the TFLite {label} model", quantization, result)
+    limit = None
+    if quantization == "none" and has_instance_norm(source.generator):
+        limit = INSTANCE_NORM_FP32_MAX_ABS_DIFF
+    return judge(f"the TFLite {label} model", quantization, result, limit)

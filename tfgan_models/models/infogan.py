@@ -105,9 +105,9 @@ def infogan_dcgan_networks(data_shape, latent_dim, num_categories, num_continuou
 PRESETS = {
     # paper: MNIST setting (62-d z, one 10-way and two continuous codes, batch 64)
     "paper": dict(data="digits", data_shape=(28, 28, 1), latent_dim=62, batch_size=64, epochs=50),
-    # demo: DCGAN networks (width 32) on 16x16 embedded digits (twice their 8x8 resolution, 4x cheaper
+    # demo: DCGAN networks (width 64) on 16x16 embedded digits (twice their 8x8 resolution, 4x cheaper
     # per step than 32x32, so 10.5k steps fit in a few CPU minutes: categorical codes need them)
-    "demo": dict(data="digits", data_shape=(16, 16, 1), latent_dim=62, architecture="dcgan", width=32,
+    "demo": dict(data="digits", data_shape=(16, 16, 1), latent_dim=62, architecture="dcgan", width=64,
                  batch_size=64, epochs=375),
     # tiny: test size
     "tiny": dict(data="digits", data_shape=(8, 8, 1), latent_dim=4, num_categories=3, num_continuous=1,

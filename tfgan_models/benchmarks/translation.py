@@ -216,7 +216,7 @@ def run(quick=False, seeds=None, log=print, steps=None, models=QUALITY, cost=COS
         if run_dirs:
             for run_dir in run_dirs:
                 variant = runs.read_json(os.path.join(run_dir, "config.json"))["settings"]["variant"]
-                if variant not in ("pix2pix", "cyclegan", "discogan"):
+                if variant not in {v for v, _ in QUALITY}:
                     raise ValueError(f"{run_dir} holds a {variant} run; this suite scores pix2pix, cyclegan, discogan.")
                 rows.append(bench_quality(variant, None, None, None, folder, classifiers, log, run_dir=run_dir))
         else:

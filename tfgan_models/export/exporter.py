@@ -207,7 +207,9 @@ def _data_images(source, size, n, seed):
     from tfgan_models import data as data_lib
 
     spec = source.settings["run"]["data"]
-    if source.settings.get("variant") in ("pix2pix", "cyclegan", "discogan") or source.direction:
+    from tfgan_models import registry
+
+    if hasattr(registry.variant_class(source.settings["variant"]), "data_kind"):  # translation: its own specs
         from tfgan_models.data import translation
 
         ds, _, _ = translation.load(spec, size=size[0], batch_size=n, seed=seed,

@@ -149,6 +149,7 @@ class TranslationModel(GANModel):
         self.reverse_generator = reverse_generator
         self.reverse_discriminator = reverse_discriminator
         self.preview = None  # (data spec, domains) of the before/after picture; set by training_dataset
+        self._size_multiple = None
 
     def generator_input_shapes(self):
         return [(None, None, 3)]
@@ -224,9 +225,12 @@ class TranslationModel(GANModel):
                          "(uint8 or [-1, 1] floats, any size).")
 
     def size_multiple(self):
-        from tfgan_models.export.source import probe_image_generator
+        """The side multiple the generator needs (probed once: the architecture never changes)."""
+        if self._size_multiple is None:
+            from tfgan_models.export.source import probe_image_generator
 
-        return probe_image_generator(self.inference_generator)[0]
+            self._size_multiple = probe_image_generator(self.inference_generator)[0]
+        return self._size_multiple
 
     def translate(self, images, direction="a_to_b", batch_size=8):
         """Images ``(N, H, W, 3)``, uint8 or float in [-1, 1] -> translated images, float32 [-1, 1], same size.

@@ -73,3 +73,52 @@ def test_score_images_reports_the_gain_over_bicubic():
     result = sr.score_images(oracle, [("a", lr, hr)], 4)["mean"]
     assert result["psnr_y"] == math.inf and result["ssim_y"] == pytest.approx(1.0)
     assert result["bicubic_psnr_y"] == pytest.approx(sr.psnr(hr, sr.bicubic_upscale(lr, 4), 4))
+
+
+def _photo_pairs():
+    """Crops of two real photos (RGB astronaut, grey camera) and Gaussian-noise versions of them."""
+    from skimage import data
+
+    rng = np.random.RandomState(0)
+    noisy = lambda x, s: np.clip(x + rng.normal(0, s, x.shape).round(), 0, 255).astype(np.uint8)  # noqa: E731
+    rgb, grey = data.astronaut()[100:196, 150:246], data.camera()[200:296, 200:296]
+    return rgb, noisy(rgb, 8), noisy(rgb, 25), grey, noisy(grey, 8), noisy(grey, 25)
+
+
+# The module's SSIM definition (Wang et al. 2004: Gaussian window sigma 1.5 truncated to 11x11, population
+# covariances, L = 255, scores averaged over the 'valid' part) expressed in scikit-image's independent code.
+_SKIMAGE_SSIM = dict(gaussian_weights=True, sigma=1.5, use_sample_covariance=False, data_range=255)
+
+
+def test_ssim_of_rgb_without_y_matches_skimage_per_channel_mean():
+    from skimage.metrics import structural_similarity
+
+    rgb, light, heavy = _photo_pairs()[:3]
+    assert sr.ssim(rgb, rgb, y_channel=False) == pytest.approx(1.0, abs=1e-12)
+    scores = []
+    for test in (light, heavy):
+        expected = structural_similarity(rgb, test, channel_axis=-1, **_SKIMAGE_SSIM)
+        assert sr.ssim(rgb, test, y_channel=False) == pytest.approx(expected, abs=1e-6)
+        cropped = structural_similarity(rgb[4:-4, 4:-4], test[4:-4, 4:-4], channel_axis=-1, **_SKIMAGE_SSIM)
+        assert sr.ssim(rgb, test, border=4, y_channel=False) == pytest.approx(cropped, abs=1e-6)
+        # The default (Y channel) is a different quantity from the RGB mean, and also matches skimage on Y.
+        on_y = structural_similarity(sr.rgb_to_y(rgb), sr.rgb_to_y(test), **_SKIMAGE_SSIM)
+        assert sr.ssim(rgb, test) == pytest.approx(on_y, abs=1e-6)
+        assert abs(sr.ssim(rgb, test) - expected) > 1e-3
+        scores.append(expected)
+    assert scores[0] > scores[1] + 0.1  # more noise, lower SSIM: the comparisons above are not vacuous
+
+
+@pytest.mark.parametrize("keep_axis", [True, False])
+def test_ssim_of_grey_images_matches_skimage(keep_axis):
+    from skimage.metrics import structural_similarity
+
+    grey, light, heavy = _photo_pairs()[3:]
+    shape = (lambda x: x[..., None]) if keep_axis else (lambda x: x)
+    for y_channel in (True, False):  # one channel: nothing to convert, both settings score it directly
+        assert sr.ssim(shape(grey), shape(grey), y_channel=y_channel) == pytest.approx(1.0, abs=1e-12)
+        for test in (light, heavy):
+            expected = structural_similarity(grey, test, **_SKIMAGE_SSIM)
+            assert sr.ssim(shape(grey), shape(test), y_channel=y_channel) == pytest.approx(expected, abs=1e-6)
+    assert structural_similarity(grey, light, **_SKIMAGE_SSIM) > structural_similarity(grey, heavy, **_SKIMAGE_SSIM) + 0.1
+    assert sr.psnr(shape(grey), shape(light)) > sr.psnr(shape(grey), shape(heavy)) + 5

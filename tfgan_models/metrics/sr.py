@@ -38,8 +38,10 @@ def _prepare(reference, test, border, y_channel):
     reference, test = np.asarray(reference), np.asarray(test)
     if reference.shape != test.shape:
         raise ValueError(f"images differ in shape: {reference.shape} vs {test.shape}.")
+    if reference.ndim == 2:  # a grey image (H, W) is one channel
+        reference, test = reference[..., None], test[..., None]
     if reference.ndim != 3:
-        raise ValueError(f"expected one image (H, W, C), received shape {reference.shape}.")
+        raise ValueError(f"expected one image (H, W, C) or (H, W), received shape {reference.shape}.")
     if border:
         reference, test = reference[border:-border, border:-border], test[border:-border, border:-border]
     if y_channel and reference.shape[-1] == 3:
@@ -68,13 +70,19 @@ def _filter_valid(image, window):
 
 
 def ssim(reference, test, border=0, y_channel=True):
-    """SSIM of two uint8 images (H, W, C), Gaussian 11x11 window, on Y by default.
+    """SSIM of two uint8 images (H, W, C) or (H, W), Gaussian 11x11 window, on Y by default.
 
-    Colour images scored on RGB (``y_channel=False``) average the channels.
+    Colour images scored on RGB (``y_channel=False``) average the per-channel
+    SSIMs; grey images (one channel, or no channel axis) are scored directly.
     """
     reference, test = _prepare(reference, test, border, y_channel)
-    if reference.ndim == 3:
-        return float(np.mean([ssim(reference[..., c], test[..., c], 0, False) for c in range(reference.shape[-1])]))
+    if reference.ndim == 3:  # channels not converted to Y: one SSIM per channel, averaged
+        return float(np.mean([_ssim_channel(reference[..., c], test[..., c]) for c in range(reference.shape[-1])]))
+    return _ssim_channel(reference, test)
+
+
+def _ssim_channel(reference, test):
+    """SSIM of two float64 2-D images on the [0, 255] range."""
     if min(reference.shape) < 11:
         raise ValueError(f"SSIM needs images of at least 11x11 pixels after cropping, received {reference.shape}.")
     c1, c2 = (0.01 * 255) ** 2, (0.03 * 255) ** 2

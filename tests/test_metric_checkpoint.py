@@ -130,8 +130,10 @@ def test_digits_fid_metric_scores_unconditional_and_conditional_models():
     expected = evaluator.frechet_distance(model.generate(200, seed=3), evaluator_real(8))
     assert value == pytest.approx(expected, rel=1e-6)
     assert metric_fn(model) == pytest.approx(value, rel=1e-9)  # same latents every call
-    cgan_value = digits_fid_metric(n=100)(tiny("cgan"))  # generate(n) cycles the labels
-    assert math.isfinite(cgan_value) and cgan_value > 0
+    cgan = tiny("cgan")
+    cgan_value = digits_fid_metric(n=100)(cgan)  # generate(n) cycles the labels
+    assert cgan_value == pytest.approx(evaluator.frechet_distance(cgan.generate(100, seed=0), evaluator_real(8)),
+                                       rel=1e-6)
 
 
 def test_generator_metric_returns_one_entry_of_a_dict_result():
@@ -139,10 +141,21 @@ def test_generator_metric_returns_one_entry_of_a_dict_result():
     from tfgan_models.metrics.precision_recall import PrecisionRecall
 
     model = tiny()
-    precision = generator_metric(PrecisionRecall(features=DigitsFeatures(8)), real=evaluator_real(8),
-                                 n=100, key="precision")
-    assert 0.0 <= precision(model) <= 1.0
+    real = evaluator_real(8)[:300]
+    recall = generator_metric(PrecisionRecall(features=DigitsFeatures(8)), real=real, n=100, key="recall")
+    # Against a direct computation on the same n samples (seed 0): the entry asked for, not the other one.
+    direct = PrecisionRecall(features=DigitsFeatures(8))
+    direct.update_state(real=real, fake=model.generate(100, seed=0))
+    assert recall(model) == direct.result()["recall"]
+    # A "generator" of real digits (the train split's tail, not in ``real``) scores high where the
+    # untrained one scores low: the value follows the samples.
+    held = evaluator_real(8)[300:400]
+    stand_in = type("RealDigits", (), {"generate": lambda self, n, seed=0: held[:n]})()
+    precision = generator_metric(PrecisionRecall(features=DigitsFeatures(8)), real=real, n=100, key="precision")
+    assert precision(stand_in) > 0.8 and precision(model) < 0.3
     with pytest.raises(ValueError, match="key="):
-        generator_metric(PrecisionRecall(features=DigitsFeatures(8)), real=evaluator_real(8), n=100)(model)
-    fid = FrechetInceptionDistance(features=DigitsFeatures(8))
-    assert generator_metric(fid, real=evaluator_real(8), n=100)(model) > 0
+        generator_metric(PrecisionRecall(features=DigitsFeatures(8)), real=real, n=100)(model)
+    fid = generator_metric(FrechetInceptionDistance(features=DigitsFeatures(8)), real=real, n=100)
+    expected = DigitsFeatures(8).evaluator.frechet_distance(real, model.generate(100, seed=0))
+    assert fid(model) == pytest.approx(expected, rel=1e-6)
+    assert fid(stand_in) < 0.2 * fid(model)  # the real features are kept between calls; only the fakes change

@@ -60,7 +60,14 @@ def test_frechet_distance_is_finite_for_singular_covariances(rng):
     a, b = rng.randn(50, 4), rng.randn(50, 4) + 1.0
     a[:, 0] = b[:, 0] = 0.0
     value = frechet_distance(a, b)
-    assert math.isfinite(value) and value > 1.0
+    # A dead unit shared by both sets adds nothing: the distance is that of the live units alone.
+    live_a, live_b = a[:, 1:], b[:, 1:]
+    assert value == pytest.approx(frechet_distance(live_a, live_b), rel=1e-6)
+    # ... and that one by an independent route: Tr (S_a S_b)^(1/2) = sum of sqrt(eigenvalues of S_a S_b).
+    s_a, s_b = np.cov(live_a, rowvar=False), np.cov(live_b, rowvar=False)
+    root_trace = np.sum(np.sqrt(np.clip(np.linalg.eigvals(s_a @ s_b).real, 0, None)))
+    diff = live_a.mean(0) - live_b.mean(0)
+    assert value == pytest.approx(diff @ diff + np.trace(s_a) + np.trace(s_b) - 2 * root_trace, rel=1e-6)
 
 
 def test_frechet_distance_rejects_mismatched_features(rng):

@@ -47,7 +47,10 @@ def test_linear_decay_schedule_and_resume():
     np.testing.assert_allclose(rates(model), (2e-4 / 3, 1e-4 / 3), rtol=1e-6)
     # the paper's 100 + 100 epochs: the last epoch still trains, nothing before epoch 100 decays
     paper = LinearDecay(100, 100)
-    assert paper.factor(98) == 1.0 and 0 < paper.factor(199) < paper.factor(150) < 1.0
+    # (the authors' lambda_rule: 1 - max(0, epoch + 1 - n_epochs) / (n_epochs_decay + 1), epochs from 0)
+    assert paper.factor(0) == paper.factor(99) == 1.0
+    assert paper.factor(100) == pytest.approx(100 / 101) and paper.factor(150) == pytest.approx(50 / 101)
+    assert paper.factor(199) == pytest.approx(1 / 101)
     with pytest.raises(ValueError, match=">= 0"):
         LinearDecay(-1, 2)
 

@@ -14,7 +14,6 @@ setup(
         "tensorboard>=2.20",
         "tensorflow-datasets>=4.9",
         "importlib_resources>=6",  # imported by tensorflow-datasets, which does not declare it
-        "tensorflow-text>=2.21,<2.22",
         "ai-edge-litert>=2.3",
         "scikit-learn>=1.5",
         "scikit-image>=0.24",
@@ -23,6 +22,9 @@ setup(
         "numpy>=1.26",
     ],
     extras_require={
+        # only models that tokenize raw text in the graph (the text-to-image variants) need it;
+        # its version must match TensorFlow's minor version
+        "text": ["tensorflow-text>=2.21,<2.22"],
         "test": ["pytest>=8", "nbclient>=0.10", "nbformat>=5.10", "ipykernel>=6",
                  "tensorflow-serving-api>=2.21,<2.22"],  # export/client.py gRPC requests in tests
     },

@@ -29,9 +29,9 @@ def test_labels_control_the_generator():
     assert not np.allclose(a, b)  # same z, different label
     same = model.generate(z=z, labels=[3, 3])
     np.testing.assert_array_equal(same[0], same[1])
-    with pytest.raises(ValueError, match=r"labels must be in \[0, 9\]"):
+    with pytest.raises(ValueError, match=r"input .labels. takes class indices in \[0, 9\]"):
         model.generate(2, labels=[0, 10])
-    with pytest.raises(ValueError, match="one label per sample"):
+    with pytest.raises(ValueError, match=r"input .labels. must have shape \(3\)"):
         model.generate(3, labels=[0, 1])
 
 

@@ -91,7 +91,7 @@ def test_folder_errors(tmp_path):
         data.load(f"folder:{tmp_path}")
 
 
-@pytest.mark.parametrize("spec", ["", "mnist", "tfds:", "folder:", "ring8:x", 3])
+@pytest.mark.parametrize("spec", ["", "emnist", "tfds:", "folder:", "ring8:x", 3])
 def test_unknown_specs(spec):
     with pytest.raises(ValueError, match="spec"):
         data.load(spec)

@@ -47,7 +47,7 @@ def test_codes_control_the_generator_and_traversal():
     assert cols == 3
     with pytest.raises(ValueError, match="codes"):
         model.generate(2, codes={"style": [1, 2]})
-    with pytest.raises(ValueError, match="categorical codes must be in"):
+    with pytest.raises(ValueError, match=r"input .categorical. takes class indices in \[0, 2\]"):
         model.generate(2, codes={"categorical": [0, 3]})
 
 

@@ -33,6 +33,14 @@ def _parser():
     train.add_argument("--overwrite", action="store_true", help="replace a finished run in --out")
     train.add_argument("--init", help="super-resolution: a run directory whose generator starts this run "
                                       "(srgan from an srresnet run, esrgan GAN stage from its psnr run)")
+    train.add_argument("--channels", type=int, choices=[1, 3],
+                       help="image channels of the model (default: the data's when --data is given, else the "
+                            "preset's); colour converted to grey is announced with a warning")
+    train.add_argument("--num-classes", type=int,
+                       help="conditional variants: number of classes (default: the labelled data's)")
+    train.add_argument("--set", action="append", default=[], metavar="KEY=VALUE",
+                       help="override any constructor argument of the variant, e.g. --set width=128 "
+                            "--set gradient_penalty_weight=5 (values are JSON or strings; recorded in config.json)")
     train.add_argument("--vgg-weights", help="VGG19 no-top ImageNet weights .h5 for the perceptual losses of "
                                              "srgan/esrgan (default: Keras's cache, $KERAS_HOME/models/)")
 
@@ -42,6 +50,9 @@ def _parser():
     sample.add_argument("--seed", type=int, default=0)
     sample.add_argument("--out", required=True, help=".png (grid) or .npy (uint8 N,H,W,C)")
     sample.add_argument("--labels", help="conditional variants: comma-separated labels, e.g. 7 or 0,1,2")
+    sample.add_argument("--input", action="append", default=[], metavar="NAME=V1,V2,...",
+                        help="a generator input by name (see the run's config.json 'inputs'), one value per "
+                             "sample or one for all, e.g. --input labels=3 or --input continuous=0.5,-1")
     sample.add_argument("--traverse", help="a traversal grid: 'labels' (cGAN, AC-GAN), "
                                            "'categorical' or 'continuous:I' (InfoGAN)")
 
@@ -106,6 +117,7 @@ def _parser():
 
 def _list():
     from tfgan_models import registry
+    from tfgan_models.data import DATA_SPECS
 
     for name in registry.list_variants():
         cls = registry.variant_class(name)
@@ -115,6 +127,9 @@ def _list():
             shape = "x".join(str(d) for d in p.get("data_shape", ()))
             default = " (default)" if preset == registry.default_preset(name) else ""
             print(f"    {preset:8s} data={p['data']:8s} shape={shape:9s} batch={p['batch_size']}{default}")
+    print("\ndata specs (--data):")
+    for spec, description in DATA_SPECS:
+        print(f"    {spec:42s} {description}")
 
 
 def _train(args):
@@ -124,7 +139,8 @@ def _train(args):
                                  steps_per_epoch=args.steps_per_epoch, batch_size=args.batch_size,
                                  seed=args.seed, image_size=args.image_size, ema_decay=args.ema_decay,
                                  model_overrides={"init": args.init, "vgg_weights": args.vgg_weights},
-                                 domains=args.domains)
+                                 domains=args.domains, channels=args.channels, num_classes=args.num_classes,
+                                 overrides=runs.parse_set(args.set))
     out = args.out or os.path.join("runs", f"{settings['variant']}-{settings['preset']}")
     history = runs.train(settings, out, overwrite=args.overwrite)
     last = history[-1] if history else {}
@@ -141,8 +157,17 @@ def _sample(args):
             labels = [int(v) for v in args.labels.split(",")]
         except ValueError:
             raise ValueError(f"--labels must be comma-separated integers, received {args.labels!r}.") from None
+    inputs = {}
+    for item in args.input:
+        name, sep, text = item.partition("=")
+        if not sep or not name:
+            raise ValueError(f"--input takes NAME=V1,V2,..., received {item!r}.")
+        try:
+            inputs[name] = [float(v) for v in text.split(",")]
+        except ValueError:
+            raise ValueError(f"--input {name}: values must be comma-separated numbers, received {text!r}.") from None
     array = runs.sample(args.run_dir, n=args.n, seed=args.seed, out=args.out, labels=labels,
-                        traverse=args.traverse)
+                        traverse=args.traverse, inputs=inputs)
     if array.ndim == 3:  # image-to-image variants write one before/after picture
         print(f"wrote a before/after picture to {args.out}")
     else:
@@ -206,7 +231,7 @@ def _translate(args):
 
 
 def _interpolate(args):
-    from tfgan_models.models.esrgan import interpolate
+    from tfgan_models.runs import interpolate
 
     out = interpolate(args.run_a, args.run_b, args.alpha, args.out, overwrite=args.overwrite)
     print(f"wrote {out}: generator = {1 - args.alpha:g} x {args.run_a} + {args.alpha:g} x {args.run_b}")
@@ -261,6 +286,20 @@ def _import_tensorflow_quietly():
             os.close(saved)
 
 
+def _raised_by_us(err):
+    """``True`` when ``err`` was raised by this package's own checks, i.e. it is about the input.
+
+    Our checks raise ``ValueError`` / ``FileNotFoundError`` with a message for
+    the user. The same types raised inside TensorFlow, Keras or NumPy mean a bug
+    or an internal failure, so they keep their traceback (exit 1).
+    """
+    package = os.path.dirname(os.path.abspath(__file__))
+    tb = err.__traceback__
+    while tb.tb_next is not None:
+        tb = tb.tb_next
+    return os.path.abspath(tb.tb_frame.f_code.co_filename).startswith(package + os.sep)
+
+
 def main(argv=None):
     os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
     args = _parser().parse_args(argv)
@@ -288,8 +327,8 @@ def main(argv=None):
         print(f"tfgan: {err}", file=sys.stderr)
         return 1
     except (ValueError, FileNotFoundError, NotADirectoryError) as err:
-        if os.environ.get("TFGAN_DEBUG"):
-            raise
+        if os.environ.get("TFGAN_DEBUG") or not _raised_by_us(err):
+            raise  # an internal error: Python prints the traceback and exits with 1
         print(f"tfgan: error: {err}", file=sys.stderr)
         return EXIT_BAD_INPUT
     except KeyboardInterrupt:

@@ -7,7 +7,7 @@ optionally, the optimizers as Keras config dicts (see :func:`optimizer`).
 
 import copy
 
-RUN_KEYS = ("data", "domains", "batch_size", "epochs", "steps_per_epoch", "g_optimizer", "d_optimizer")
+RUN_KEYS = ("data", "domains", "batch_size", "epochs", "steps_per_epoch", "g_optimizer", "d_optimizer", "optimizers")
 
 _VARIANTS = {}
 
@@ -94,5 +94,6 @@ def get(name, preset_name=None, compile=True, **overrides):
     model_kwargs.update(overrides)
     model = cls(**model_kwargs)
     if compile:
-        model.compile(g_optimizer=run.get("g_optimizer"), d_optimizer=run.get("d_optimizer"))
+        model.compile(optimizers=run.get("optimizers"), g_optimizer=run.get("g_optimizer"),
+                      d_optimizer=run.get("d_optimizer"))
     return model

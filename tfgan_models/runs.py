@@ -29,18 +29,29 @@ class RunError(ValueError):
 
 
 def run_settings(variant, preset=None, data=None, epochs=None, steps_per_epoch=None,
-                 batch_size=None, seed=0, image_size=None, ema_decay=None, model_overrides=None, domains=None):
+                 batch_size=None, seed=0, image_size=None, ema_decay=None, model_overrides=None, domains=None,
+                 channels=None, num_classes=None, overrides=None):
     """The full, JSON-able description of a run: preset merged with overrides.
 
     ``model_overrides``: more constructor arguments (``None`` values ignored),
     e.g. ``{"init": RUN_DIR, "vgg_weights": PATH}`` for the super-resolution GANs.
+    ``overrides``: any constructor arguments of the variant (``tfgan train --set
+    key=value``), checked against its constructor and recorded as ``overrides``.
+
+    Image models trained on ``data`` other than the preset's take its channel
+    count (an RGB folder trains an RGB model) unless ``channels`` says
+    otherwise; conditional models take the data's number of classes unless
+    ``num_classes`` says otherwise, and refuse unlabelled data.
     """
     preset = preset or registry.default_preset(variant)
+    cls = registry.variant_class(variant)
     model_kwargs, run = registry.split_preset(registry.preset(variant, preset))
+    overrides = check_overrides(cls, overrides or {})
     model_kwargs["seed"] = int(seed)
     if ema_decay is not None:
         model_kwargs["ema_decay"] = float(ema_decay)
     model_kwargs.update({k: v for k, v in (model_overrides or {}).items() if v is not None})
+    model_kwargs.update(overrides)
     if image_size is not None:
         shape = list(model_kwargs.get("data_shape", ()))
         if len(shape) != 3:
@@ -55,7 +66,6 @@ def run_settings(variant, preset=None, data=None, epochs=None, steps_per_epoch=N
             raise ValueError(f"{key.replace('_', '-')} must be >= 1, received {run[key]}.")
     if domains is not None:
         run["domains"] = list(domains.split(",")) if isinstance(domains, str) else list(domains)
-    cls = registry.variant_class(variant)
     if hasattr(cls, "check_data_spec"):  # translation variants: paired / unpaired specs
         cls.check_data_spec(run["data"])
         if run.get("domains") is not None:
@@ -66,7 +76,82 @@ def run_settings(variant, preset=None, data=None, epochs=None, steps_per_epoch=N
         raise ValueError(f"--domains splits unpaired translation data; {variant} does not take it.")
     else:
         data_lib.parse_spec(run["data"])  # fail early on a bad spec
-    return {"variant": variant, "preset": preset, "model": _jsonable(model_kwargs), "run": run}
+        _fit_to_data(cls, model_kwargs, run["data"], data is not None and "data_shape" not in overrides,
+                     channels, num_classes if num_classes is not None else overrides.get("num_classes"))
+    settings = {"variant": variant, "preset": preset, "model": _jsonable(model_kwargs), "run": run}
+    if overrides:
+        settings["overrides"] = _jsonable(overrides)
+    return settings
+
+
+def constructor_arguments(cls):
+    """Names of the keyword arguments ``cls(...)`` accepts, along its base classes."""
+    import inspect
+
+    names = set()
+    for klass in cls.__mro__:
+        if klass is keras.Model:
+            break
+        if "__init__" in vars(klass):
+            params = inspect.signature(klass.__init__).parameters.values()
+            names.update(p.name for p in params if p.name != "self" and p.kind in (p.POSITIONAL_OR_KEYWORD,
+                                                                                    p.KEYWORD_ONLY))
+    return names - {"generator", "discriminator", "reverse_generator", "reverse_discriminator", "name"}
+
+
+def check_overrides(cls, overrides):
+    """``{key: value}`` constructor overrides, keys checked against the constructor."""
+    known = constructor_arguments(cls)
+    unknown = sorted(set(overrides) - known)
+    if unknown:
+        raise ValueError(f"--set {unknown[0]}: {cls.__name__} has no constructor argument {unknown[0]!r}; "
+                         f"known: {', '.join(sorted(known))}.")
+    return dict(overrides)
+
+
+def parse_set(items):
+    """``["key=value", ...]`` -> ``{key: value}``; values are JSON (numbers, true, null, [1, 2]) or strings."""
+    import json
+
+    out = {}
+    for item in items or ():
+        key, sep, text = str(item).partition("=")
+        if not sep or not key.strip():
+            raise ValueError(f"--set takes key=value, received {item!r}.")
+        try:
+            value = json.loads(text)
+        except ValueError:
+            value = text
+        out[key.strip()] = value
+    return out
+
+
+def _fit_to_data(cls, model_kwargs, spec, data_given, channels, num_classes):
+    """Channels from the data (or ``channels``) and classes from labelled data (or ``num_classes``)."""
+    from tfgan_models.data.info import spec_info
+
+    shape = list(model_kwargs.get("data_shape") or ())
+    conditional = getattr(cls, "requires_labels", False)
+    if channels is not None and (len(shape) != 3 or int(channels) not in (1, 3)):
+        raise ValueError(f"--channels takes 1 or 3 for image models; received {channels} for a model of {shape}.")
+    if len(shape) != 3 and not conditional:
+        return
+    info = spec_info(spec)
+    if len(shape) == 3:
+        if channels is not None:
+            shape[2] = int(channels)
+        elif data_given and info["channels"]:
+            shape[2] = info["channels"]
+        model_kwargs["data_shape"] = shape
+    if conditional:
+        if not info["labelled"]:
+            raise ValueError(f"{cls.__name__} is conditional and trains on labelled data; {spec!r} has no labels "
+                             "(a folder needs every image in a class subfolder).")
+        k = int(num_classes) if num_classes is not None else info["num_classes"]  # the data decides by default
+        if info["num_classes"] > k:
+            raise ValueError(f"{spec!r} has {info['num_classes']} classes but the model has num_classes={k}: "
+                             f"labels {k}..{info['num_classes'] - 1} would be out of range.")
+        model_kwargs["num_classes"] = k
 
 
 def _jsonable(kwargs):
@@ -81,23 +166,28 @@ def build_model(settings):
         kwargs["data_shape"] = tuple(kwargs["data_shape"])
     model = cls(**kwargs)
     run = settings["run"]
-    model.compile(g_optimizer=run.get("g_optimizer"), d_optimizer=run.get("d_optimizer"))
+    model.compile(optimizers=run.get("optimizers"), g_optimizer=run.get("g_optimizer"),
+                  d_optimizer=run.get("d_optimizer"))
     return model
 
 
-def training_data(model, settings):
-    """``(dataset, steps_per_epoch)`` feeding ``model`` from the run's data spec."""
+def training_data(model, settings, data_shape=None, batch_size=None, steps_per_epoch=None):
+    """``(dataset, steps_per_epoch)`` feeding ``model`` from the run's data spec.
+
+    ``data_shape``, ``batch_size`` and ``steps_per_epoch`` override the run's (a training phase's).
+    """
     run = settings["run"]
-    shape = model.data_shape
+    shape = tuple(data_shape or model.data_shape)
     kwargs = dict(image_size=shape[:2], channels=shape[2]) if len(shape) == 3 else {}
-    batch = model.data_batch_size(run["batch_size"])
+    batch = model.data_batch_size(batch_size or run["batch_size"])
     seed = settings["model"].get("seed")
+    steps = steps_per_epoch or run.get("steps_per_epoch")
     if hasattr(model, "training_dataset"):
         # Variants with their own element spec (paired or unpaired images) build their pipeline:
         # training_dataset(spec, batch_size, seed) -> (repeated dataset, steps_per_epoch or None).
         extra = {"domains": run["domains"]} if run.get("domains") is not None else {}
-        dataset, steps = model.training_dataset(run["data"], batch, seed, **extra)
-        steps = run.get("steps_per_epoch") or steps
+        dataset, own_steps = model.training_dataset(run["data"], batch, seed, **extra)
+        steps = steps or own_steps
         if not steps:
             raise ValueError(f"cannot tell the size of {run['data']!r}: pass --steps-per-epoch.")
         return dataset, int(steps)
@@ -108,7 +198,6 @@ def training_data(model, settings):
     if got != shape:
         raise ValueError(f"data {run['data']!r} yields examples of shape {got}; "
                          f"{settings['variant']}/{settings['preset']} models {shape}.")
-    steps = run.get("steps_per_epoch")
     if steps is None:
         steps = int(dataset.cardinality())
         if steps < 1:
@@ -120,11 +209,17 @@ def training_data(model, settings):
 def train(settings, out, overwrite=False, verbose="auto", callbacks=()):
     """Trains the run described by ``settings`` into ``out``; resumes an interrupted run there.
 
-    Returns the history rows. Raises :class:`RunError` when ``out`` holds a
-    finished run (unless ``overwrite``) or a run with other settings.
+    A model that declares ``phases()`` trains them in order (each with its own
+    data shape, batch size, step budget and, if asked, fresh optimizers);
+    ``config.json`` records the phases done, each phase keeps its own backup,
+    so a crash resumes inside the phase it stopped in, and ``history.json``
+    rows name their phase. Returns the history rows. Raises
+    :class:`RunError` when ``out`` holds a finished run (unless ``overwrite``)
+    or a run with other settings.
     """
     config_path = os.path.join(out, "config.json")
     backup = os.path.join(out, "backup")
+    previous = {}
     if os.path.exists(config_path) and not overwrite:
         previous = read_json(config_path)
         if previous.get("settings") != _roundtrip(settings):
@@ -141,26 +236,57 @@ def train(settings, out, overwrite=False, verbose="auto", callbacks=()):
             shutil.rmtree(backup)
     keras.utils.set_random_seed(int(settings["model"].get("seed") or 0))
     model = build_model(settings)
-    dataset, steps = training_data(model, settings)
-    write_json(config_path, {"settings": settings, "status": "running"})
     model_path = os.path.join(out, "model.keras")
-    history = keras.callbacks.History()
-    fit_callbacks = [
-        keras.callbacks.BackupAndRestore(backup),
-        NaNGuard(checkpoint_hint=f"The last good checkpoint is kept at {model_path}; "
-                                 "rerunning the same command resumes from the last completed epoch."),
-        *_schedule(model, int(settings["run"]["epochs"])),
-        *callbacks,  # before the writers below, so metrics they log reach history.json
-        SampleGrid(os.path.join(out, "samples"), log_dir=os.path.join(out, "logs")),
-        AtomicCheckpoint(model_path, os.path.join(out, "generator.keras")),
-        HistoryLog(os.path.join(out, "history.json")),
-        keras.callbacks.TensorBoard(os.path.join(out, "logs"), write_graph=False),
-        history,
-    ]
-    model.fit(dataset, epochs=int(settings["run"]["epochs"]), steps_per_epoch=steps,
-              callbacks=fit_callbacks, verbose=verbose, shuffle=False)
-    write_json(config_path, {"settings": settings, "status": "complete"})
+    phases = model.phases() or [None]
+    done = int(previous.get("phases_done", 0)) if len(phases) > 1 else 0
+    if done and os.path.exists(model_path):  # earlier phases finished: continue from their weights
+        model = keras.models.load_model(model_path)
+    record = {"settings": settings, "inputs": _inputs_config(model), "status": "running"}
+    offset = sum(_phase_epochs(p, settings) for p in phases[:done])
+    history_log = HistoryLog(os.path.join(out, "history.json"))
+    for index, phase in enumerate(phases):
+        if index < done:
+            continue
+        epochs = _phase_epochs(phase, settings)
+        if phase is not None:
+            model.enter_phase(phase)
+            if phase.reset_optimizers and index > 0:
+                model.reset_optimizers()
+            model.train_function = None  # the step is traced anew for the phase's shapes
+            history_log.extra = {"phase": phase.name}
+        dataset, steps = training_data(model, settings, *(
+            (phase.data_shape, phase.batch_size, phase.steps_per_epoch) if phase is not None else ()))
+        write_json(config_path, {**record, "phases_done": index} if phase is not None else record)
+        fit_callbacks = [
+            keras.callbacks.BackupAndRestore(backup if phase is None else os.path.join(backup, f"phase_{index}")),
+            NaNGuard(checkpoint_hint=f"The last good checkpoint is kept at {model_path}; "
+                                     "rerunning the same command resumes from the last completed epoch."),
+            *_schedule(model, offset + epochs),
+            *callbacks,  # before the writers below, so metrics they log reach history.json
+            SampleGrid(os.path.join(out, "samples"), log_dir=os.path.join(out, "logs")),
+            AtomicCheckpoint(model_path, os.path.join(out, "generator.keras")),
+            history_log,
+            keras.callbacks.TensorBoard(os.path.join(out, "logs"), write_graph=False),
+        ]
+        model.fit(dataset, epochs=offset + epochs, initial_epoch=offset, steps_per_epoch=steps,
+                  callbacks=fit_callbacks, verbose=verbose, shuffle=False)
+        offset += epochs
+    if os.path.isdir(backup) and not os.listdir(backup):  # the phases' backups are gone: so is their folder
+        os.rmdir(backup)
+    write_json(config_path, {**record, "status": "complete", **({"phases_done": len(phases)}
+                                                                if phases[0] is not None else {})})
     return read_json(os.path.join(out, "history.json"))
+
+
+def _phase_epochs(phase, settings):
+    return int(settings["run"]["epochs"]) if phase is None else int(phase.epochs)
+
+
+def _inputs_config(model):
+    """The model's declared generator inputs, as JSON (export reads them from the run)."""
+    from tfgan_models.inputs import to_configs
+
+    return to_configs(model.generator_inputs())
 
 
 def _schedule(model, epochs):
@@ -183,7 +309,8 @@ def _load_run_file(run_dir, name):
         raise FileNotFoundError(f"run directory {run_dir!r} does not exist.")
     if not os.path.exists(path):
         raise FileNotFoundError(f"{run_dir!r} holds no {name} yet (no epoch has finished).")
-    settings = read_json(os.path.join(run_dir, "config.json"))["settings"]
+    config = read_json(os.path.join(run_dir, "config.json"))
+    settings = {**config["settings"], "inputs": config.get("inputs")}  # the generator's declared inputs
     registry._ensure_loaded()  # the variants' classes and custom layers must be registered to load
     return keras.models.load_model(path), settings
 
@@ -198,14 +325,16 @@ def load_model(run_dir):
     return _load_run_file(run_dir, "model.keras")
 
 
-def sample(run_dir, n=64, seed=0, out="samples.png", labels=None, traverse=None):
+def sample(run_dir, n=64, seed=0, out="samples.png", labels=None, traverse=None, inputs=None):
     """Writes samples of a run: ``.png`` a grid, ``.npy`` uint8 ``(N, H, W, C)``
     (2-D points: float32 ``(N, 2)``). Returns the array written or pictured.
 
     ``labels`` (conditional variants) gives one label per sample, or one label
     for all. ``traverse`` draws a latent-traversal grid instead (``labels`` for
     cGAN/AC-GAN; ``categorical`` or ``continuous:I`` for InfoGAN), one row per
-    fixed noise vector, as in the InfoGAN paper's figures.
+    fixed noise vector, as in the InfoGAN paper's figures. ``inputs``: generator
+    inputs by name (``model.generator_inputs()``), one value per sample or one
+    value (or row) for all.
     """
     if int(n) < 1:
         raise ValueError(f"--n must be >= 1, received {n}.")
@@ -226,10 +355,14 @@ def sample(run_dir, n=64, seed=0, out="samples.png", labels=None, traverse=None)
             raise ValueError(f"{type(model).__name__} has no codes or labels to traverse.")
         samples, cols = model.traversal(traverse, rows=max(1, int(n) // 10), seed=int(seed))
     else:
-        conditions = {}
+        conditions = dict(inputs or {})
         if labels is not None:
-            labels = np.asarray(labels, "int32").reshape(-1)
-            conditions["labels"] = np.resize(labels, int(n))
+            conditions["labels"] = labels
+        specs = {spec.name: spec for spec in model.generator_inputs()}
+        for name, value in conditions.items():
+            if name not in specs:
+                raise ValueError(f"{type(model).__name__} has the inputs {', '.join(specs)}; received {name!r}.")
+            conditions[name] = _per_sample(specs[name], value, int(n))
         samples = model.generate(int(n), seed=int(seed), **conditions)
     if out.endswith(".npy"):
         array = samples if samples.ndim == 2 else data_lib.to_uint8(samples)
@@ -239,6 +372,16 @@ def sample(run_dir, n=64, seed=0, out="samples.png", labels=None, traverse=None)
         return array
     write_bytes(out, encode_png(samples_picture(samples, cols=cols)))
     return samples
+
+
+def _per_sample(spec, value, n):
+    """Values given on the command line for ``n`` samples: one per sample, one for all, or repeated."""
+    value = np.asarray(value)
+    width = int(np.prod(spec.shape)) if spec.shape else 1
+    if value.size % width:
+        raise ValueError(f"input {spec.name!r} takes {width} value(s) per sample, received {value.size}.")
+    rows = value.reshape(-1, *spec.shape) if spec.shape else value.reshape(-1)
+    return np.resize(rows, (n, *rows.shape[1:]))
 
 
 def translate_files(run_dir, paths, out, direction="a_to_b"):
@@ -266,3 +409,42 @@ def translate_files(run_dir, paths, out, direction="a_to_b"):
             out, os.path.splitext(os.path.basename(path))[0] + ".png")
         write_bytes(target, encode_png(data_lib.to_uint8(result)))
         yield path, target
+
+
+def interpolate(run_a, run_b, alpha, out, overwrite=False):
+    """ESRGAN's network interpolation (Wang et al. 2018, sec. 3.4): a run directory whose G is (1 - alpha) G_a + alpha G_b.
+
+    ``run_a`` is the PSNR-oriented run, ``run_b`` the GAN run (same generator
+    architecture, e.g. ``esrgan`` ``stage="psnr"`` then ``stage="gan"``);
+    ``alpha`` in [0, 1] (0: run_a's generator, 1: run_b's). ``out`` is a new run
+    directory holding ``model.keras`` (run_b's model, interpolated G),
+    ``generator.keras`` and ``config.json``, so it samples, evaluates and
+    exports like any run. Returns ``out``.
+    """
+    alpha = float(alpha)
+    if not 0.0 <= alpha <= 1.0:
+        raise ValueError(f"alpha must be in [0, 1], received {alpha!r}.")
+    if os.path.exists(os.path.join(out, "config.json")) and not overwrite:
+        raise ValueError(f"{out} already holds a run; choose another --out or pass --overwrite.")
+    model_a, _ = load_model(run_a)
+    model_b, settings = load_model(run_b)
+    inputs = settings.pop("inputs", None)
+    pairs = [(model_b.generator, model_a.generator)]
+    if model_b.generator_ema is not None:
+        pairs.append((model_b.generator_ema, model_a.inference_generator))
+    for target, other in pairs:
+        mine, theirs = target.get_weights(), other.get_weights()
+        if [w.shape for w in mine] != [w.shape for w in theirs]:
+            raise ValueError(f"cannot interpolate {run_a!r} and {run_b!r}: their generators differ in "
+                             f"architecture ({other.count_params()} vs {target.count_params()} parameters).")
+        target.set_weights([(1.0 - alpha) * a + alpha * b if np.issubdtype(b.dtype, np.floating) else b
+                            for a, b in zip(theirs, mine)])
+    os.makedirs(out, exist_ok=True)
+    model_b.save(os.path.join(out, "model.keras"))
+    model_b.inference_generator.save(os.path.join(out, "generator.keras"))
+    if hasattr(model_b, "sample_picture"):
+        write_bytes(os.path.join(out, "samples", "interpolated.png"), encode_png(model_b.sample_picture(seed=0)))
+    write_json(os.path.join(out, "config.json"), {
+        "settings": settings, "inputs": inputs, "status": "complete",
+        "interpolation": {"run_a": os.path.abspath(run_a), "run_b": os.path.abspath(run_b), "alpha": alpha}})
+    return out

@@ -15,7 +15,10 @@ class NonFiniteLossError(FloatingPointError):
 
 
 class SampleGrid(keras.callbacks.Callback):
-    """Writes a PNG of samples from *fixed* latents after every ``every`` epochs.
+    """Writes a PNG of samples from *fixed* generator inputs after every ``every`` epochs.
+
+    The inputs are ``model.generate(n, seed=seed)``'s: every input the model
+    declares, drawn from its prior with the same seed each time.
 
     Files go to ``directory/epoch_0001.png`` ...; with ``log_dir`` the picture
     is also logged to TensorBoard as ``samples``. Images become a grid, 2-D
@@ -28,19 +31,16 @@ class SampleGrid(keras.callbacks.Callback):
         self._writer = None
 
     def on_train_begin(self, logs=None):
-        # Image-to-image variants draw their own before/after picture (``sample_picture``).
-        if not hasattr(self.model, "sample_picture"):
-            self.z = keras.random.normal((self.n, self.model.latent_dim), seed=self.seed)
         if self.log_dir:
             self._writer = tf.summary.create_file_writer(os.path.join(self.log_dir, "samples"))
 
     def on_epoch_end(self, epoch, logs=None):
         if (epoch + 1) % self.every:
             return
-        if hasattr(self.model, "sample_picture"):
+        if hasattr(self.model, "sample_picture"):  # image-to-image variants: a before/after picture
             picture = self.model.sample_picture(seed=self.seed)
         else:
-            picture = samples_picture(self.model.generate(z=self.z))
+            picture = samples_picture(self.model.generate(self.n, seed=self.seed))
         write_bytes(os.path.join(self.directory, f"epoch_{epoch + 1:04d}.png"), encode_png(picture))
         if self._writer is not None:
             with self._writer.as_default():
@@ -134,16 +134,19 @@ class LinearDecay(keras.callbacks.Callback):
 
 
 class HistoryLog(keras.callbacks.Callback):
-    """Appends each epoch's logs to a JSON list, atomically; keeps earlier epochs on resume."""
+    """Appends each epoch's logs to a JSON list, atomically; keeps earlier epochs on resume.
 
-    def __init__(self, path):
+    ``extra`` (e.g. ``{"phase": "4x4"}``) is added to every row written.
+    """
+
+    def __init__(self, path, extra=None):
         super().__init__()
-        self.path = path
+        self.path, self.extra = path, dict(extra or {})
 
     def on_train_begin(self, logs=None):
         self.rows = read_json(self.path) if os.path.exists(self.path) else []
 
     def on_epoch_end(self, epoch, logs=None):
         self.rows = [r for r in self.rows if r["epoch"] < epoch + 1]  # an epoch redone after a crash
-        self.rows.append({"epoch": epoch + 1, **{k: float(v) for k, v in (logs or {}).items()}})
+        self.rows.append({"epoch": epoch + 1, **self.extra, **{k: float(v) for k, v in (logs or {}).items()}})
         write_json(self.path, self.rows)

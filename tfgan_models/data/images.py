@@ -43,6 +43,10 @@ def set_channels(images, channels):
     if have == 1 and channels == 3:
         return tf.repeat(images, 3, axis=-1)
     if have == 3 and channels == 1:
+        import warnings
+
+        warnings.warn("converting colour images to grey (channels=1): pass channels=3 (--channels 3) to keep "
+                      "their colour", stacklevel=2)
         return tf.image.rgb_to_grayscale(images)
     raise ValueError(f"cannot convert images with {have} channels to {channels}.")
 

@@ -131,6 +131,13 @@ def downscale(hr, scale, degradation=None, seed=None):
     return lr
 
 
+def bicubic_upscale(lr, scale):
+    """uint8 LR (h, w, C) -> uint8 (s*h, s*w, C): the bicubic baseline (``tf.image.resize``)."""
+    lr = np.asarray(lr)
+    up = tf.image.resize(lr.astype("float32")[None], (lr.shape[0] * scale, lr.shape[1] * scale), "bicubic")
+    return np.clip(np.round(up.numpy()[0]), 0, 255).astype("uint8")
+
+
 def _fold(seed, i):
     return tf.random.experimental.stateless_fold_in(seed, i)
 

@@ -85,7 +85,7 @@ def keras_unit(source, inputs):
 
 # ----------------------------------------------------------- gate inputs
 def gate_latents(source, n=GATE_SAMPLES, seed=GATE_SEED):
-    """``{name: array}``: z ~ N(0, I) and conditions from their priors, ``n`` of each."""
+    """``{name: array}``: every declared input from its prior, ``n`` of each."""
     rng = np.random.RandomState(seed)
     return {i.name: i.sample(rng, n) for i in source.inputs}
 
@@ -125,9 +125,11 @@ def check_saved_model(loaded, source):
         out = sigs["serving_default"](**{k: tf.constant(v) for k, v in inputs.items()})
         result = figures(keras_unit(source, inputs), out["images_float"].numpy())
         _check_uint8(out)
-        conditions = {k: tf.constant(v[[0, 1, 0]]) for k, v in inputs.items() if k != source.inputs[0].name}
+        noise = [i.name for i in source.inputs if i.role == "noise"]
+        conditions = {k: tf.constant(v[[0, 1, 0]]) for k, v in inputs.items() if k not in noise}
         by_seed = sigs["seed"](seed=tf.constant([0, 1, 0], tf.int64), **conditions)
-        seeded_inputs = {source.inputs[0].name: by_seed["z"].numpy(), **{k: v.numpy() for k, v in conditions.items()}}
+        drawn = {k: by_seed[k if k in by_seed else "z"].numpy() for k in noise}  # the seed signature returns its noise
+        seeded_inputs = {**drawn, **{k: v.numpy() for k, v in conditions.items()}}
         seeded = figures(keras_unit(source, seeded_inputs), by_seed["images_float"].numpy())
         if not np.array_equal(by_seed["images"][0].numpy(), by_seed["images"][2].numpy()):
             raise GateError("the seed signature is not deterministic: seed 0 gave two different images.")

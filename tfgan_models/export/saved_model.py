@@ -45,10 +45,32 @@ def unit_to_uint8(x):
 
 def seed_latents(seed, latent_dim):
     """int64 seeds (B,) -> z (B, latent_dim): one stateless N(0, I) draw per seed."""
-    seed = tf.cast(seed, tf.int64)
-    return tf.map_fn(
-        lambda s: tf.random.stateless_normal([latent_dim], seed=tf.stack([s, tf.zeros_like(s)])),
-        seed, fn_output_signature=tf.TensorSpec([latent_dim], tf.float32))
+    from tfgan_models.inputs import GeneratorInput
+
+    return seed_draws(seed, GeneratorInput.normal("z", latent_dim), 0)
+
+
+def seed_draws(seed, spec, stream):
+    """int64 seeds (B,) -> (B, *spec.shape): one stateless draw from ``spec``'s prior per seed.
+
+    Stream ``i`` uses the stateless seed ``(seed, i)``: the first noise input (z) is
+    ``stateless_normal(seed=(seed, 0))`` as the ``seed`` signature always drew it.
+    """
+    shape = list(spec.shape)
+
+    def one(s):
+        key = tf.stack([s, tf.fill([], tf.cast(stream, tf.int64))])
+        if spec.prior == "uniform":
+            return tf.random.stateless_uniform(shape, key, spec.low, spec.high)
+        x = tf.random.stateless_normal(shape, key)
+        if spec.prior == "truncated_normal":  # resample outside the threshold, as GeneratorInput.sample
+            for i in range(16):
+                again = tf.random.stateless_normal(shape, tf.stack([s, tf.cast(stream + 1000 * (i + 1), tf.int64)]))
+                x = tf.where(tf.abs(x) > spec.threshold, again, x)
+            x = tf.clip_by_value(x, -spec.threshold, spec.threshold)
+        return x
+
+    return tf.map_fn(one, tf.cast(seed, tf.int64), fn_output_signature=tf.TensorSpec(shape, tf.float32))
 
 
 def reflect_pad_to_multiple(x, multiple):
@@ -111,23 +133,33 @@ def _checked(inputs, tensors):
 def latent_functions(generator, inputs):
     """The ``serving_default`` and ``seed`` endpoints of a latent generator.
 
-    ``inputs`` are the :class:`~.source.Input` specs, z first; conditions
-    (labels, codes) are inputs of both signatures.
+    ``inputs`` are the model's declared :class:`~tfgan_models.inputs.GeneratorInput`
+    list. ``serving_default`` takes all of them; ``seed`` takes a seed per image
+    and the conditions (labels, codes, masks), draws every noise input from the
+    seed and returns the noise it drew beside the images (under the input's
+    name; the first noise input is also ``z``, as before).
     """
-    latent_dim = inputs[0].shape[0]
+    noise = [i for i in inputs if i.role == "noise"]
+    conditions = [i for i in inputs if i.role != "noise"]
+    if not noise:
+        raise ValueError(f"{generator.name!r} declares no noise input to draw from a seed.")
 
     def serve(*tensors):
         y = to_unit(call_generator(generator, _checked(inputs, tensors)))  # (B, H, W, C) in [0, 1]
         return {"images": unit_to_uint8(y), "images_float": y}
 
-    def from_seed(seed, *conditions):
-        z = seed_latents(seed, latent_dim)
-        return {**serve(z, *conditions), "z": z}
+    def from_seed(seed, *given):
+        drawn = {spec.name: seed_draws(seed, spec, stream) for stream, spec in enumerate(noise)}
+        by_name = {**drawn, **{spec.name: t for spec, t in zip(conditions, given)}}
+        out = serve(*[by_name[i.name] for i in inputs])
+        extra = {name: t for name, t in drawn.items() if name not in out}
+        return {**out, **extra, "z": drawn[noise[0].name]}
 
-    specs = [tf.TensorSpec([None, *i.shape], i.dtype, name=i.name) for i in inputs]
+    specs = {i.name: tf.TensorSpec([None, *i.shape], i.dtype, name=i.name) for i in inputs}
+    seed_spec = [tf.TensorSpec([None], tf.int64, name="seed")] + [specs[i.name] for i in conditions]
     return {
-        "serving_default": tf.function(serve, input_signature=specs),
-        "seed": tf.function(from_seed, input_signature=[tf.TensorSpec([None], tf.int64, name="seed")] + specs[1:]),
+        "serving_default": tf.function(serve, input_signature=list(specs.values())),
+        "seed": tf.function(from_seed, input_signature=seed_spec),
     }
 
 

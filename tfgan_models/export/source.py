@@ -2,13 +2,12 @@
 
 Two kinds of generator are exportable:
 
-* ``"latent"``: ``z (B, latent_dim) -> images (B, H, W, C)`` in [-1, 1]
-  (DCGAN, WGAN, ...), possibly conditioned by more inputs (cGAN / AC-GAN
-  ``labels`` int ``(B,)``, InfoGAN ``categorical`` int ``(B,)`` and
-  ``continuous`` float ``(B, C)``). Integer inputs are class indices (the
-  number of classes is read from the ``OneHot`` layer that consumes them, or
-  the run's settings); extra float inputs are continuous codes with prior
-  U(-1, 1), as InfoGAN's;
+* ``"latent"``: fixed-shape inputs -> images (B, H, W, C) in [-1, 1]. The
+  inputs are the ones the model declares (``model.generator_inputs()``,
+  recorded in a run's ``config.json``): noise (z, noise maps) and conditions
+  (labels, codes, masks), each with its prior. Only a bare Keras generator
+  has its inputs inferred: z first, int inputs class indices (classes read
+  from the ``OneHot`` layer that consumes them), other float inputs U(-1, 1) codes;
 * ``"image"``: ``images (B, H, W, C) -> images (B, s*H, s*W, C')`` in [-1, 1],
   fully convolutional (super-resolution with scale ``s`` > 1, translation with
   ``s`` = 1). The size multiple the network needs (``2^k`` for ``k``
@@ -25,37 +24,15 @@ import re
 import keras
 import numpy as np
 
-from tfgan_models.models.gan_model import GANModel
+from tfgan_models.inputs import GeneratorInput, from_configs
+from tfgan_models.models.generative import GenerativeModel, probe_image_generator
 from tfgan_models.callbacks.training import reverse_generator_path
 from tfgan_models.runs import load_generator
 
 _NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]*$")
-MAX_PROBED_MULTIPLE = 256  # U-Net-256 needs multiples of 256
 
 
-@dataclasses.dataclass
-class Input:
-    """One generator input of a latent generator, as a signature exposes it."""
-
-    name: str
-    dtype: str                    # "float32" | "int32"
-    shape: tuple                  # without the batch axis
-    prior: str                    # "normal" (z), "categorical", "uniform" (continuous codes in [-1, 1])
-    classes: int = None           # categorical inputs
-
-    def describe(self):
-        info = {"dtype": self.dtype, "shape": [None, *self.shape], "prior": self.prior}
-        if self.classes:
-            info["classes"] = self.classes
-        return info
-
-    def sample(self, rng, n):
-        """``n`` draws from the prior (categorical: cycling through the classes, shuffled)."""
-        if self.prior == "normal":
-            return rng.standard_normal((n, *self.shape)).astype("float32")
-        if self.prior == "uniform":
-            return rng.uniform(-1.0, 1.0, (n, *self.shape)).astype("float32")
-        return rng.permutation(np.arange(n) % self.classes).astype("int32")
+Input = GeneratorInput  # the name export used before inputs were declared by the models
 
 
 @dataclasses.dataclass
@@ -107,16 +84,19 @@ def resolve(source, name=None):
     ``inference_generator``. ``name`` defaults to the run directory's basename,
     else the variant or network name.
     """
-    settings = run_dir = reverse = None
+    settings = run_dir = reverse = declared = None
     if isinstance(source, (str, os.PathLike)):
         run_dir = os.fspath(source)
         generator, settings = load_generator(run_dir)
+        if settings.get("inputs"):  # recorded by the run from the model's generator_inputs()
+            declared = from_configs(settings["inputs"])
         default_name = os.path.basename(os.path.normpath(os.path.abspath(run_dir)))
         reverse_path = reverse_generator_path(os.path.join(run_dir, "generator.keras"))
         if os.path.exists(reverse_path):
             reverse = keras.models.load_model(reverse_path)
-    elif isinstance(source, GANModel):
+    elif isinstance(source, GenerativeModel):
         generator = source.inference_generator
+        declared = list(source.generator_inputs())
         default_name = getattr(source, "variant_name", None) or source.name
         if getattr(source, "two_way", False):
             reverse = source.inference_reverse_generator
@@ -126,17 +106,18 @@ def resolve(source, name=None):
         raise ValueError(f"export needs a run directory or a keras.Model generator, "
                          f"received {type(source).__name__}.")
     name = check_name(name or default_name)
-    resolved = _resolve_generator(generator, name, settings, run_dir)
+    resolved = _resolve_generator(generator, name, settings, run_dir, declared)
     if reverse is not None:
         if resolved.kind != "image":
             raise ValueError(f"{name!r}: only image-to-image generators export two directions.")
         resolved.direction = "a_to_b"
-        resolved.reverse = _resolve_generator(reverse, name, settings, run_dir)
+        resolved.reverse = _resolve_generator(reverse, name, settings, run_dir, declared)
         resolved.reverse.direction = "b_to_a"
     return resolved
 
 
-def _resolve_generator(generator, name, settings, run_dir):
+def _resolve_generator(generator, name, settings, run_dir, declared=None):
+    """A :class:`Source`; ``declared``: the model's ``generator_inputs()`` (inferred from the network when None)."""
     inputs, outputs = generator.inputs or [], generator.outputs or []
     if not inputs or len(outputs) != 1:
         raise ValueError(f"export handles functional generators with one output; {generator.name!r} "
@@ -150,11 +131,12 @@ def _resolve_generator(generator, name, settings, run_dir):
                          f"outputs {out_shape}.")
     if None in out_shape[3:]:
         raise ValueError(f"{generator.name!r} has an unknown number of output channels: {out_shape}.")
-    if len(in_shape) == 2:
+    image_in = declared[0].prior == "image" if declared else len(in_shape) == 4
+    if not image_in:
         if None in out_shape[1:]:
             raise ValueError(f"latent generator {generator.name!r} must produce a fixed image size, "
                              f"its output shape is {out_shape}.")
-        specs = latent_inputs(generator, settings)
+        specs = _check_declared(generator, declared) if declared else latent_inputs(generator, settings)
         return Source(generator, "latent", name, settings, run_dir, latent_dim=specs[0].shape[0], inputs=specs)
     if len(inputs) > 1:
         raise ValueError(f"image-to-image export handles generators with one input; {generator.name!r} "
@@ -170,8 +152,26 @@ def _resolve_generator(generator, name, settings, run_dir):
                      f"generators (input (B, H, W, C)); {generator.name!r} takes {in_shape}.")
 
 
+def _check_declared(generator, declared):
+    """The model's declared inputs, checked against the network and against what export can serve."""
+    if len(declared) != len(generator.inputs):
+        raise ValueError(f"{generator.name!r} has {len(generator.inputs)} inputs but its model declares "
+                         f"{len(declared)}: {[i.name for i in declared]}.")
+    for spec, tensor in zip(declared, generator.inputs):
+        if tuple(tensor.shape[1:]) != spec.shape or not spec.fixed_shape:
+            raise ValueError(f"input {spec.name!r} is declared {spec.shape} but {generator.name!r} takes "
+                             f"{tuple(tensor.shape[1:])}; latent exports need fixed input shapes.")
+        if spec.prior in ("text", "image"):
+            raise ValueError(f"input {spec.name!r} ({spec.prior}) of {generator.name!r}: this export handles "
+                             "latent inputs (noise, labels, codes, masks, noise maps).")
+    names = [s.name for s in declared]
+    if len(set(names)) != len(names) or "seed" in names:
+        raise ValueError(f"the inputs of {generator.name!r} need distinct names other than 'seed': {names}.")
+    return list(declared)
+
+
 def latent_inputs(generator, settings=None):
-    """:class:`Input` specs of a latent generator: z first (rank 2 float), then its conditions."""
+    """Inputs inferred from a bare latent generator (no model declares them): z first (rank 2 float), then its conditions."""
     specs = []
     for i, tensor in enumerate(generator.inputs):
         shape, dtype = tuple(tensor.shape[1:]), str(tensor.dtype)
@@ -182,11 +182,11 @@ def latent_inputs(generator, settings=None):
             if len(shape) != 1 or not dtype.startswith("float"):
                 raise ValueError(f"the first input of latent generator {generator.name!r} must be z, float "
                                  f"(B, latent_dim); it is {dtype} {tensor.shape}.")
-            specs.append(Input(name, "float32", shape, "normal"))
+            specs.append(GeneratorInput.normal(name, shape))
         elif dtype.startswith("int") and shape == ():
-            specs.append(Input(name, "int32", shape, "categorical", _classes(generator, tensor, settings)))
+            specs.append(GeneratorInput.categorical(name, _classes(generator, tensor, settings)))
         elif dtype.startswith("float") and len(shape) == 1:
-            specs.append(Input(name, "float32", shape, "uniform"))
+            specs.append(GeneratorInput.uniform(name, shape))
         else:
             raise ValueError(f"cannot export input {name!r} ({dtype} {tensor.shape}) of {generator.name!r}: "
                              "conditions must be int class indices (B,) or float codes (B, C).")
@@ -222,31 +222,6 @@ def check_name(name):
         raise ValueError(f"a model name must be letters, digits, '_', '-' or '.', not starting with "
                          f"'.', '_' or '-'; received {name!r}.")
     return name
-
-
-def probe_image_generator(generator):
-    """``(size_multiple, scale)`` of a fully convolutional image generator.
-
-    Feeds zeros of ``(3m, 5m)`` pixels for m = 1, 2, 4, ...: the first ``m``
-    for which the network runs and returns exactly ``(3ms, 5ms)`` pixels for
-    an integer ``s`` is the multiple (odd factors 3 and 5 expose a missing
-    power of two); ``s`` is the scale.
-    """
-    channels = int(generator.input_shape[-1])
-    m = 1
-    while m <= MAX_PROBED_MULTIPLE:
-        h, w = 3 * m, 5 * m
-        try:
-            out = generator(np.zeros((1, h, w, channels), "float32"), training=False)
-        except Exception:  # noqa: BLE001 - a size the network cannot take: try the next multiple
-            out = None
-        if out is not None:
-            oh, ow = int(out.shape[1]), int(out.shape[2])
-            if oh % h == 0 and ow % w == 0 and oh // h == ow // w >= 1:
-                return m, oh // h
-        m *= 2
-    raise ValueError(f"cannot find an input size {generator.name!r} maps to an integer multiple of "
-                     f"itself (tried multiples of 1 to {MAX_PROBED_MULTIPLE} pixels).")
 
 
 def parse_size(size, multiple=1, what="input size"):

@@ -75,9 +75,7 @@ def io_spec(source, input_size):
 
 
 def _range(spec):
-    if spec.prior == "categorical":
-        return f"class index in [0, {spec.classes - 1}]"
-    return {"normal": "N(0, I)", "uniform": "[-1, 1]"}[spec.prior]
+    return spec.value_range()
 
 
 def write_fixed_saved_model(source, input_size, path):

@@ -7,8 +7,10 @@ unpacking ``(images, labels)`` batches, drawing fake labels, and the
 
 import numpy as np
 import keras
+import tensorflow as tf
 from keras import ops
 
+from tfgan_models.inputs import GeneratorInput
 from tfgan_models.models.gan_model import GANModel
 
 
@@ -27,14 +29,15 @@ class ConditionalGANModel(GANModel):
     def __init__(self, generator, discriminator, num_classes=10, **kwargs):
         if int(num_classes) < 2:
             raise ValueError(f"num_classes must be >= 2, received {num_classes!r}.")
-        super().__init__(generator=generator, discriminator=discriminator, **kwargs)
         self.num_classes = int(num_classes)
+        super().__init__(generator=generator, discriminator=discriminator, **kwargs)
 
     def get_config(self):
         return {**super().get_config(), "num_classes": self.num_classes}
 
-    def generator_input_shapes(self):
-        return [(self.latent_dim,), ()]
+    def generator_inputs(self):
+        """``[z, labels]``: labels are class indices; defaults cycle 0..K-1 (one class per grid column)."""
+        return super().generator_inputs() + [GeneratorInput.categorical("labels", self.num_classes, cycle=True)]
 
     def unpack_labelled(self, data):
         """``(images, labels)`` of a batch, with a clear error when labels are missing."""
@@ -43,24 +46,22 @@ class ConditionalGANModel(GANModel):
                 f"{type(self).__name__} trains on (images, labels) batches; load the data "
                 "with tfgan_models.data.load(..., with_labels=True)."
             )
-        return self.unpack_real(data), ops.cast(data[1], "int32")
+        labels = ops.cast(data[1], "int32")
+        # A label outside [0, K) would one-hot to zeros and train silently on nothing: stop instead.
+        check = tf.debugging.assert_less(labels, self.num_classes, message=(
+            f"{type(self).__name__}: labels must be class indices in [0, {self.num_classes - 1}] "
+            f"(num_classes={self.num_classes}); unlabelled data has -1"))
+        check_low = tf.debugging.assert_non_negative(labels, message=(
+            f"{type(self).__name__}: labels must be class indices in [0, {self.num_classes - 1}]; "
+            "unlabelled data (label -1) cannot train a conditional model"))
+        with tf.control_dependencies([check, check_low]):
+            labels = tf.identity(labels)
+        return self.unpack_real(data), labels
 
     def sample_labels(self, batch):
         """Fake-data labels, uniform over the classes, drawn like all noise (replica-exact)."""
         u = self.noise((batch,), distribution="uniform")
         return ops.minimum(ops.cast(ops.floor(u * self.num_classes), "int32"), self.num_classes - 1)
-
-    def condition_inputs(self, n, seed=None, labels=None, **unexpected):
-        if unexpected:
-            raise ValueError(f"{type(self).__name__} takes labels=, not {sorted(unexpected)}.")
-        if labels is None:
-            labels = np.arange(n) % self.num_classes
-        labels = np.asarray(labels).astype("int32").reshape(-1)
-        if labels.shape != (n,):
-            raise ValueError(f"labels must hold one label per sample ({n}), received shape {labels.shape}.")
-        if labels.min() < 0 or labels.max() >= self.num_classes:
-            raise ValueError(f"labels must be in [0, {self.num_classes - 1}], received {sorted(set(labels.tolist()))}.")
-        return [labels]
 
     def traversal(self, code="labels", rows=1, seed=0):
         """A grid with one row per noise vector and one column per class.
@@ -69,7 +70,7 @@ class ConditionalGANModel(GANModel):
         """
         if code != "labels":
             raise ValueError(f"{type(self).__name__} can traverse 'labels', received {code!r}.")
-        z = keras.random.normal((int(rows), self.latent_dim), seed=seed)
-        z = np.repeat(ops.convert_to_numpy(z), self.num_classes, axis=0)
+        z = self.generator_arrays(int(rows), seed=seed)[0]
+        z = np.repeat(z, self.num_classes, axis=0)
         labels = np.tile(np.arange(self.num_classes), int(rows))
         return self.generate(z=z, labels=labels), self.num_classes

@@ -25,10 +25,8 @@ Paper -> code:
 Element spec: ``(LR (B, H/s, W/s, 3), HR (B, H, W, 3))`` in [-1, 1] (see :class:`SRModel`).
 """
 
-import os
 
 import keras
-import numpy as np
 import tensorflow as tf
 
 from tfgan_models.losses import (pixel_l1_loss, perceptual_l1_loss, relativistic_average_discriminator_loss,
@@ -135,12 +133,17 @@ class ESRGAN(SRModel):
             generator = rrdb_generator(int(scale), int(blocks), int(filters), int(growth), float(beta))
         if discriminator is None and stage == "gan":
             discriminator = srgan_discriminator(data_shape, d_filters, dense)
+        self.stage = stage  # read by optimizer_names / loss_names while the base class builds
         super().__init__(generator=generator, discriminator=discriminator, data_shape=data_shape, scale=scale,
                          **kwargs)
         self.blocks, self.filters, self.growth, self.beta, self.stage = blocks, filters, growth, float(beta), stage
         self.perceptual_weight, self.adversarial_weight = float(perceptual_weight), float(adversarial_weight)
         self.pixel_weight, self.d_filters, self.dense = float(pixel_weight), d_filters, dense
         self.loss_trackers = {n: keras.metrics.Mean(name=n) for n in self.loss_names}
+
+    @property
+    def optimizer_names(self):
+        return ("generator",) if self.__dict__.get("stage") == "psnr" else ("generator", "discriminator")
 
     @property
     def loss_names(self):
@@ -194,45 +197,3 @@ class ESRGAN(SRModel):
         self.update_ema()
         return self.track(d_loss=d_loss, g_loss=g_loss, perceptual_loss=perceptual_loss,
                           adversarial_loss=adversarial_loss, pixel_loss=pixel_loss)
-
-
-def interpolate(run_a, run_b, alpha, out, overwrite=False):
-    """Network interpolation (sec. 3.4): a run directory whose G is (1 - alpha) G_a + alpha G_b.
-
-    ``run_a`` is the PSNR-oriented run, ``run_b`` the GAN run (same generator
-    architecture, e.g. ``esrgan`` ``stage="psnr"`` then ``stage="gan"``);
-    ``alpha`` in [0, 1] (0: run_a's generator, 1: run_b's). ``out`` is a new run
-    directory holding ``model.keras`` (run_b's model, interpolated G),
-    ``generator.keras`` and ``config.json``, so it samples, evaluates and
-    exports like any run. Returns ``out``.
-    """
-    from tfgan_models.callbacks.images import encode_png
-    from tfgan_models.io import write_bytes, write_json
-    from tfgan_models.runs import load_model
-
-    alpha = float(alpha)
-    if not 0.0 <= alpha <= 1.0:
-        raise ValueError(f"alpha must be in [0, 1], received {alpha!r}.")
-    if os.path.exists(os.path.join(out, "config.json")) and not overwrite:
-        raise ValueError(f"{out} already holds a run; choose another --out or pass --overwrite.")
-    model_a, _ = load_model(run_a)
-    model_b, settings = load_model(run_b)
-    pairs = [(model_b.generator, model_a.generator)]
-    if model_b.generator_ema is not None:
-        pairs.append((model_b.generator_ema, model_a.inference_generator))
-    for target, other in pairs:
-        mine, theirs = target.get_weights(), other.get_weights()
-        if [w.shape for w in mine] != [w.shape for w in theirs]:
-            raise ValueError(f"cannot interpolate {run_a!r} and {run_b!r}: their generators differ in "
-                             f"architecture ({other.count_params()} vs {target.count_params()} parameters).")
-        target.set_weights([(1.0 - alpha) * a + alpha * b if np.issubdtype(b.dtype, np.floating) else b
-                            for a, b in zip(theirs, mine)])
-    os.makedirs(out, exist_ok=True)
-    model_b.save(os.path.join(out, "model.keras"))
-    model_b.inference_generator.save(os.path.join(out, "generator.keras"))
-    if hasattr(model_b, "sample_picture"):
-        write_bytes(os.path.join(out, "samples", "interpolated.png"), encode_png(model_b.sample_picture(seed=0)))
-    write_json(os.path.join(out, "config.json"), {
-        "settings": settings, "status": "complete",
-        "interpolation": {"run_a": os.path.abspath(run_a), "run_b": os.path.abspath(run_b), "alpha": alpha}})
-    return out

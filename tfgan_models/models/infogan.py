@@ -27,6 +27,7 @@ import numpy as np
 import tensorflow as tf
 import keras
 
+from tfgan_models.inputs import GeneratorInput
 from tfgan_models.layers import OneHot
 from tfgan_models.models.dcgan import dcgan_discriminator, dcgan_generator
 from tfgan_models.losses import (
@@ -160,8 +161,10 @@ class InfoGAN(GANModel):
                 "architecture": self.architecture,
                 "hidden": self.hidden, "num_continuous": self.num_continuous, "info_weight": self.info_weight}
 
-    def generator_input_shapes(self):
-        return [(self.latent_dim,), (), (self._codes[1],)]
+    def generator_inputs(self):
+        """``[z, categorical c_1 ~ Cat(K), continuous c_2.. ~ U(-1, 1)]``."""
+        return super().generator_inputs() + [GeneratorInput.categorical("categorical", self._codes[0]),
+                                             GeneratorInput.uniform("continuous", self._codes[1])]
 
     def default_optimizers(self):
         return keras.optimizers.Adam(1e-3, beta_1=0.5), keras.optimizers.Adam(2e-4, beta_1=0.5)
@@ -177,23 +180,14 @@ class InfoGAN(GANModel):
         """-L_I up to a constant: categorical NLL plus fixed-variance Gaussian NLL."""
         return categorical_code_loss(q_categorical, categorical) + gaussian_code_loss(q_continuous, continuous)
 
-    def condition_inputs(self, n, seed=None, codes=None, **unexpected):
-        if unexpected:
-            raise ValueError(f"InfoGAN takes codes=, not {sorted(unexpected)}.")
+    def generate(self, n=None, seed=None, batch_size=256, codes=None, **inputs):
+        """As :meth:`GenerativeModel.generate`; ``codes={"categorical": (n,), "continuous": (n, C)}``
+        is short for the two inputs by name."""
         codes = dict(codes or {})
         unknown = set(codes) - {"categorical", "continuous"}
         if unknown:
             raise ValueError(f"codes has keys 'categorical' and 'continuous'; received {sorted(unknown)}.")
-        rng = np.random.RandomState(0 if seed is None else seed)  # same z -> same sample
-        categorical = np.asarray(codes.get("categorical", rng.randint(self.num_categories, size=n))).astype("int32")
-        continuous = np.asarray(codes.get("continuous", rng.uniform(-1, 1, (n, self.num_continuous))), "float32")
-        continuous = continuous.reshape(n, -1) if continuous.size == n * self.num_continuous else continuous
-        if categorical.shape != (n,) or continuous.shape != (n, self.num_continuous):
-            raise ValueError(f"codes must be categorical ({n},) and continuous ({n}, {self.num_continuous}); "
-                             f"received {categorical.shape} and {continuous.shape}.")
-        if categorical.min() < 0 or categorical.max() >= self.num_categories:
-            raise ValueError(f"categorical codes must be in [0, {self.num_categories - 1}].")
-        return [categorical, continuous]
+        return super().generate(n, seed=seed, batch_size=batch_size, **codes, **inputs)
 
     def traversal(self, code="categorical", rows=1, seed=0, steps=10):
         """A latent-traversal grid as in the paper's Fig. 2: one row per fixed z.
@@ -205,7 +199,7 @@ class InfoGAN(GANModel):
         Returns ``(samples, columns)``.
         """
         rows = int(rows)
-        z = np.asarray(keras.random.normal((rows, self.latent_dim), seed=seed))
+        z = self.generator_arrays(rows, seed=seed)[0]
         if code == "categorical":
             cols = self.num_categories
             categorical = np.tile(np.arange(cols), rows)

@@ -12,6 +12,7 @@ import numpy as np
 from keras import ops
 
 from tfgan_models.data import paired
+from tfgan_models.inputs import GeneratorInput
 from tfgan_models.models.gan_model import GANModel
 
 PICTURE_PHOTO = "astronaut"   # a held-out photo (ANCHORS P3 test split)
@@ -53,18 +54,16 @@ class SRModel(GANModel):
             (default: Keras's cache); ``"random"`` is for tests only.
     """
 
-    discriminator_optional = True
     perceptual_layer = None
     perceptual_before_activation = False
 
     def __init__(self, generator, discriminator, data_shape=(96, 96, 3), scale=4, degradation=None,
-                 init=None, vgg_weights=None, latent_dim=0, **kwargs):
+                 init=None, vgg_weights=None, **kwargs):
         data_shape = tuple(int(d) for d in data_shape)
         if len(data_shape) != 3 or data_shape[0] != data_shape[1]:
             raise ValueError(f"data_shape must be a square HR crop (H, H, C), received {data_shape}.")
         scale = paired.check_scale(scale, data_shape[0])
-        super().__init__(generator=generator, discriminator=discriminator, data_shape=data_shape,
-                         latent_dim=0, **kwargs)
+        super().__init__(generator=generator, discriminator=discriminator, data_shape=data_shape, **kwargs)
         self.scale = scale
         self.degradation = paired.check_degradation(degradation)
         self.vgg_weights = None if vgg_weights is None else os.fspath(vgg_weights)
@@ -72,12 +71,12 @@ class SRModel(GANModel):
         if init is not None:
             self.load_generator_weights(init)
 
-    def generator_input_shapes(self):
-        return [(None, None, self.data_shape[-1])]
+    def generator_inputs(self):
+        """``[images (None, None, C)]``: LR images in [-1, 1] of any size."""
+        return [GeneratorInput.image("images", (None, None, self.data_shape[-1]))]
 
     def get_config(self):
         config = super().get_config()
-        config.pop("latent_dim")
         return {**config, "scale": self.scale, "degradation": self.degradation, "vgg_weights": self.vgg_weights}
 
     # ------------------------------------------------------------------ data
@@ -141,10 +140,10 @@ class SRModel(GANModel):
             donor, where = source, source.name
         else:
             path = os.fspath(source)
-            if os.path.isdir(path):
-                from tfgan_models.runs import load_generator
-
-                donor, _ = load_generator(path)
+            if os.path.isdir(path):  # a run directory: its generator.keras
+                if not os.path.isfile(os.path.join(path, "generator.keras")):
+                    raise FileNotFoundError(f"init {path!r} holds no generator.keras (no epoch has finished).")
+                donor = keras.models.load_model(os.path.join(path, "generator.keras"))
             elif os.path.isfile(path):
                 donor = keras.models.load_model(path)
             else:
@@ -180,7 +179,7 @@ class SRModel(GANModel):
         Seed 0 shows the astronaut's face; other seeds a random crop of it.
         """
         from tfgan_models.data.images import to_uint8
-        from tfgan_models.metrics.sr import bicubic_upscale
+        from tfgan_models.data.paired import bicubic_upscale
 
         image = paired.photo(PICTURE_PHOTO)
         side = PICTURE_CROP // self.scale * self.scale

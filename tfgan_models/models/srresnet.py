@@ -183,6 +183,7 @@ class SRResNet(SRModel):
     """
 
     loss_names = ("pixel_loss", "psnr")
+    optimizer_names = ("generator",)  # pixel loss only: no discriminator
 
     def __init__(self, scale=4, data_shape=(96, 96, 3), blocks=16, filters=64, batch_norm=True,
                  architecture="srresnet", global_residual=False, generator=None, discriminator=None, **kwargs):
@@ -194,14 +195,11 @@ class SRResNet(SRModel):
         self.global_residual = bool(global_residual)
 
     def get_config(self):
-        config = super().get_config()
-        config.pop("discriminator")
-        return {**config, "blocks": self.blocks, "filters": self.filters, "batch_norm": self.batch_norm,
+        return {**super().get_config(), "blocks": self.blocks, "filters": self.filters, "batch_norm": self.batch_norm,
                 "architecture": self.architecture, "global_residual": self.global_residual}
 
     def default_optimizers(self):
-        # The second optimizer is required by the base class and trains nothing here.
-        return keras.optimizers.Adam(1e-4, beta_1=0.9), keras.optimizers.Adam(1e-4, beta_1=0.9)
+        return {"generator": keras.optimizers.Adam(1e-4, beta_1=0.9)}
 
     def train_step(self, data):
         # 1. SR = G(LR)                                    # (B, H, W, 3)

@@ -20,14 +20,14 @@ input checks, ``translate`` (reflect pad to the size the network needs, crop
 back: what the SavedModel does), and the before/after picture.
 """
 
-import copy
-
 import keras
 import numpy as np
 from keras import ops
 
 from tfgan_models.data import translation as translation_data
+from tfgan_models.inputs import GeneratorInput
 from tfgan_models.models.gan_model import GANModel
+from tfgan_models.models.generative import probe_image_generator
 
 DIRECTIONS = ("a_to_b", "b_to_a")
 
@@ -144,34 +144,27 @@ class TranslationModel(GANModel):
             raise ValueError(f"{type(self).__name__} keeps no EMA generator (ema_decay must be None).")
         if self.two_way and (reverse_generator is None or reverse_discriminator is None):
             raise ValueError(f"{type(self).__name__} needs reverse_generator and reverse_discriminator.")
-        super().__init__(generator=generator, discriminator=discriminator, data_shape=data_shape, latent_dim=0,
-                         **kwargs)
+        super().__init__(generator=generator, discriminator=discriminator, data_shape=data_shape, **kwargs)
         self.reverse_generator = reverse_generator
         self.reverse_discriminator = reverse_discriminator
         self.preview = None  # (data spec, domains) of the before/after picture; set by training_dataset
         self._size_multiple = None
 
-    def generator_input_shapes(self):
-        return [(None, None, 3)]
+    def generator_inputs(self):
+        """``[images (None, None, 3)]``: RGB images in [-1, 1] of any size (a multiple of the size multiple)."""
+        return [GeneratorInput.image("images", (None, None, 3))]
 
     def discriminator_input_shapes(self):
         return [(None, None, 3)]
 
     def get_config(self):
         config = super().get_config()
-        config.pop("latent_dim")
         if self.two_way:
             config["reverse_generator"] = keras.saving.serialize_keras_object(self.reverse_generator)
             config["reverse_discriminator"] = keras.saving.serialize_keras_object(self.reverse_discriminator)
         return config
 
-    @classmethod
-    def from_config(cls, config):
-        config = copy.deepcopy(config)  # deserialisation consumes nested dicts
-        for key in ("generator", "discriminator", "reverse_generator", "reverse_discriminator"):
-            if isinstance(config.get(key), dict):
-                config[key] = keras.saving.deserialize_keras_object(config[key])
-        return cls(**config)
+    network_keys = ("generator", "discriminator", "reverse_generator", "reverse_discriminator")
 
     @property
     def generator_variables(self):
@@ -227,8 +220,6 @@ class TranslationModel(GANModel):
     def size_multiple(self):
         """The side multiple the generator needs (probed once: the architecture never changes)."""
         if self._size_multiple is None:
-            from tfgan_models.export.source import probe_image_generator
-
             self._size_multiple = probe_image_generator(self.inference_generator)[0]
         return self._size_multiple
 

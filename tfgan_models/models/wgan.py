@@ -4,7 +4,13 @@ Code name -> paper (Algorithm 1):
     discriminator        the critic f_w (linear output, no sigmoid)
     clip_value           c = 0.01, weights clipped to [-c, c] after each critic update
     discriminator_steps  n_critic = 5
-    optimizers           RMSProp(alpha = 5e-5) for both
+    optimizers           RMSProp(alpha = 5e-5) for both, as the authors' code runs it:
+                         torch.optim.RMSprop(lr=5e-5), whose squared-gradient average
+                         decays by 0.99 (Keras's default rho is 0.9) and whose step is
+                         g / (sqrt(v) + 1e-8). Keras divides by sqrt(v + epsilon)
+                         instead, so epsilon = 1e-16 = (1e-8)^2 gives the same step for
+                         large and vanishing v (within a factor sqrt(2) in between);
+                         Keras's default epsilon 1e-7 would floor sqrt(v) at ~3e-4.
     batch_size           m = 64
 The critic is the DCGAN discriminator (with batch norm, as in the paper's
 experiments). The reference code's extra schedule (100 critic steps for the
@@ -25,10 +31,13 @@ from tfgan_models.models.gan import GRID25, RING8, fill_networks
 from tfgan_models.models.gan_model import GANModel
 from tfgan_models.registry import optimizer, register_variant
 
-RMSPROP = optimizer("RMSprop", learning_rate=5e-5)
+# The authors' optimizer, torch.optim.RMSprop(lr=5e-5): alpha (Keras's rho) 0.99, eps 1e-8 outside
+# the square root, i.e. Keras's epsilon (under the root) 1e-16 (see the module docstring).
+RMSPROP = optimizer("RMSprop", learning_rate=5e-5, rho=0.99, epsilon=1e-16)
 PRESETS = {
-    # paper: DCGAN networks at 64x64, m = 64, n_critic = 5, c = 0.01, RMSProp 5e-5
-    "paper": dict(data="digits", data_shape=(64, 64, 1), latent_dim=100, width=64, batch_size=64, epochs=25),
+    # paper: DCGAN networks at 64x64, m = 64, n_critic = 5, c = 0.01, RMSProp 5e-5 as PyTorch runs it
+    "paper": dict(data="digits", data_shape=(64, 64, 1), latent_dim=100, width=64, batch_size=64, epochs=25,
+                  g_optimizer=RMSPROP, d_optimizer=RMSPROP),
     # demo: 32x32 embedded digits, a larger learning rate to fit a CPU budget
     "demo": dict(data="digits", data_shape=(32, 32, 1), latent_dim=64, width=32, batch_size=64, epochs=40,
                  g_optimizer=optimizer("RMSprop", learning_rate=2e-4),
@@ -70,7 +79,9 @@ class WGAN(GANModel):
         return {**super().get_config(), "width": self.width, "clip_value": self.clip_value}
 
     def default_optimizers(self):
-        return keras.optimizers.RMSprop(5e-5), keras.optimizers.RMSprop(5e-5)
+        # torch.optim.RMSprop's defaults, as in the authors' code (see the module docstring).
+        return (keras.optimizers.RMSprop(5e-5, rho=0.99, epsilon=1e-16),
+                keras.optimizers.RMSprop(5e-5, rho=0.99, epsilon=1e-16))
 
     def train_step(self, data):
         # 1. n_critic times, on fresh real data: descend E[f(G(z))] - E[f(x)], then clip w to [-c, c].

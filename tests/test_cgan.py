@@ -2,6 +2,7 @@ import numpy as np
 import pytest
 
 from helpers import check_standard_behaviour, tiny_data, tiny_model
+from tfgan_models import registry
 from tfgan_models.layers import Maxout
 from tfgan_models.models import CGAN
 
@@ -20,6 +21,18 @@ def test_paper_mlp_networks():
     tiny = CGAN(data_shape=(8, 8, 1), latent_dim=4, architecture="mlp")
     tiny.compile()
     tiny.fit(tiny_data(tiny), epochs=1, steps_per_epoch=1, verbose=0)
+
+
+def test_paper_preset_trains_with_the_papers_sgd():
+    """Sec. 4.1: SGD, lr 0.1 divided by 1.00004 per update, momentum 0.5 (its ramp to 0.7 is not reproduced)."""
+    model = registry.get("cgan", "paper")
+    assert model.architecture == "mlp" and registry.preset("cgan", "paper")["batch_size"] == 100
+    assert model.g_optimizer is not model.d_optimizer
+    for opt in (model.g_optimizer, model.d_optimizer):
+        assert type(opt).__name__ == "SGD" and opt.momentum == 0.5
+        for step in (0, 1, 25_000, 200_000):
+            assert float(opt._learning_rate(step)) == pytest.approx(0.1 / 1.00004**step, rel=2e-3)  # float32
+    assert float(model.g_optimizer.learning_rate) == pytest.approx(0.1)
 
 
 def test_labels_control_the_generator():

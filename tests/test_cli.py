@@ -126,3 +126,79 @@ def test_nan_guard_names_the_step_and_keeps_the_last_good_checkpoint(tmp_path):
     assert all(np.isfinite(w.numpy()).all() for w in model.weights)
     history = json.load(open(os.path.join(out, "history.json")))
     assert [r["epoch"] for r in history] == [1]
+
+
+# ------------------------------------------------- colour, classes, overrides, errors
+def _image_folder(root, classes, per_class=3, mode="RGB", size=12):
+    rng = np.random.RandomState(0)
+    for c in range(classes):
+        folder = root / f"class_{c:02d}" if classes > 1 else root
+        folder.mkdir(parents=True, exist_ok=True)
+        for i in range(per_class):
+            pixels = rng.randint(0, 256, (size, size, 3), dtype=np.uint8)
+            Image.fromarray(pixels).convert(mode).save(folder / f"{i}.png")
+    return root
+
+
+def test_rgb_folder_trains_an_rgb_model_and_set_is_validated_and_recorded(tmp_path, capsys):
+    folder = _image_folder(tmp_path / "rgb", classes=1, per_class=16)
+    out = tmp_path / "run"
+    assert main(train_args(out, "--epochs", "1", "--data", f"folder:{folder}", "--set", "width=6",
+                           "--set", "ema_decay=0.9")) == 0
+    config = json.loads((out / "config.json").read_text())
+    assert config["settings"]["model"]["data_shape"] == [8, 8, 3]
+    assert config["settings"]["overrides"] == {"width": 6, "ema_decay": 0.9}
+    assert config["inputs"][0]["name"] == "z" and config["inputs"][0]["prior"] == "normal"
+    model = keras.models.load_model(out / "model.keras")
+    assert model.width == 6 and model.generate(2, seed=0).shape == (2, 8, 8, 3)
+    # --channels 1 converts the colour to grey, and says so
+    with pytest.warns(UserWarning, match="converting colour images of .* to grey"):
+        assert main(train_args(tmp_path / "grey", "--epochs", "1", "--data", f"folder:{folder}",
+                               "--channels", "1")) == 0
+    assert json.loads((tmp_path / "grey" / "config.json").read_text())["settings"]["model"]["data_shape"] == [8, 8, 1]
+    capsys.readouterr()
+    assert main(train_args(tmp_path / "bad", "--set", "widht=6")) == 2
+    err = capsys.readouterr().err.strip()
+    assert "no constructor argument 'widht'" in err and "width" in err and len(err.splitlines()) == 1
+
+
+def test_conditional_model_takes_the_number_of_classes_of_the_data(tmp_path, capsys):
+    folder = _image_folder(tmp_path / "twelve", classes=12, per_class=2, mode="L")
+    out = tmp_path / "run"
+    assert main(["train", "cgan", "--preset", "tiny", "--data", f"folder:{folder}", "--out", str(out),
+                 "--epochs", "1", "--steps-per-epoch", "1"]) == 0
+    config = json.loads((out / "config.json").read_text())
+    assert config["settings"]["model"]["num_classes"] == 12 and config["settings"]["model"]["data_shape"][-1] == 1
+    assert config["inputs"][1] == {**config["inputs"][1], "name": "labels", "classes": 12}
+    assert main(["sample", str(out), "--n", "4", "--labels", "11", "--out", str(tmp_path / "s.npy")]) == 0
+    capsys.readouterr()
+    # labels outside the range, unlabelled data: one line, exit 2, nothing trained
+    for argv, message in (
+            (["--num-classes", "5"], "has 12 classes but the model has num_classes=5"),
+            (["--data", f"folder:{_image_folder(tmp_path / 'flat', classes=1)}"], "has no labels")):
+        assert main(["train", "cgan", "--preset", "tiny", "--data", f"folder:{folder}", "--out",
+                     str(tmp_path / "r2"), *argv]) == 2
+        err = capsys.readouterr().err.strip()
+        assert message in err and len(err.splitlines()) == 1
+        assert not (tmp_path / "r2" / "model.keras").exists()
+    assert main(["sample", str(out), "--n", "2", "--labels", "12", "--out", str(tmp_path / "x.npy")]) == 2
+    assert "input 'labels' takes class indices in [0, 11]" in capsys.readouterr().err
+
+
+def test_internal_errors_keep_their_traceback_and_exit_1(tmp_path, monkeypatch):
+    """A ValueError raised inside Keras or TensorFlow is a bug or an internal failure, not bad input."""
+    def broken(self, *args, **kwargs):
+        return keras.layers.Dense(3)(np.zeros((2, 2, 2, 2, 2), "float32"), bogus_argument=1)
+
+    monkeypatch.setattr(keras.Model, "fit", broken)
+    with pytest.raises(Exception) as info:
+        main(train_args(tmp_path / "run"))
+    assert "tfgan_models" not in info.traceback[-1].path.as_posix()
+    import subprocess
+    import sys
+
+    script = ("import keras, numpy as np, sys\nfrom tfgan_models import cli\n"
+              "keras.Model.fit = lambda *a, **k: np.reshape(np.zeros(3), (7,))\n"
+              f"sys.exit(cli.main({train_args(tmp_path / 'run2')!r}))\n")
+    proc = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True)
+    assert proc.returncode == 1 and "Traceback" in proc.stderr and "cannot reshape" in proc.stderr

@@ -140,6 +140,11 @@ def _fit_to_data(cls, model_kwargs, spec, data_given, channels, num_classes):
     if len(shape) == 3:
         if channels is not None:
             shape[2] = int(channels)
+            if info["channels"] == 3 and shape[2] == 1:
+                import warnings
+
+                warnings.warn(f"converting colour images of {spec!r} to grey (--channels 1)", UserWarning,
+                              stacklevel=3)
         elif data_given and info["channels"]:
             shape[2] = info["channels"]
         model_kwargs["data_shape"] = shape

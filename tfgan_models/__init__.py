@@ -16,10 +16,14 @@ import importlib
 
 __version__ = "0.1.0"
 
-_SUBMODULES = ("benchmarks", "callbacks", "data", "evaluate", "export", "losses", "metrics", "models", "registry", "runs")
+_SUBMODULES = ("benchmarks", "callbacks", "data", "evaluate", "export", "inputs", "losses", "metrics", "models",
+               "registry", "runs")
 _CLASSES = {name: "tfgan_models.models" for name in (
-    "ACGAN", "CGAN", "ConditionalGANModel", "CycleGAN", "DCGAN", "DiscoGAN", "ESRGAN", "GAN", "GANModel", "InfoGAN",
+    "ACGAN", "CGAN", "ConditionalGANModel", "CycleGAN", "DCGAN", "DiscoGAN", "ESRGAN", "GAN", "GANModel",
+    "GenerativeModel", "InfoGAN", "Phase",
     "LSGAN", "Pix2Pix", "SRGAN", "SRModel", "SRResNet", "TranslationModel", "WGAN", "WGANGP")}
+
+_CLASSES["GeneratorInput"] = "tfgan_models.inputs"
 
 __all__ = ["__version__", *_SUBMODULES, *_CLASSES]
 

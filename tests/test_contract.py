@@ -212,3 +212,17 @@ def test_phases_run_in_order_and_resume_inside_a_phase(tmp_path):
     assert int(model.g_optimizer.iterations) == 2 * 3  # reset for "main": its 2 epochs x 3 steps only
     assert json.load(open(os.path.join(out, "config.json")))["status"] == "complete"
     assert not os.path.exists(os.path.join(out, "backup"))
+
+
+def test_mixed_precision_scales_the_loss_in_the_shared_step():
+    keras.mixed_precision.set_global_policy("mixed_float16")
+    try:
+        model = tiny_model("dcgan")
+        assert isinstance(model.g_optimizer, keras.optimizers.LossScaleOptimizer)
+        before = [w.numpy().copy() for w in model.generator.trainable_weights]
+        history = model.fit(tiny_data(model), epochs=1, steps_per_epoch=2, verbose=0).history
+        assert np.isfinite(history["g_loss"]).all() and np.isfinite(history["d_loss"]).all()
+        assert any(not np.allclose(a, b.numpy()) for a, b in zip(before, model.generator.trainable_weights))
+        assert float(model.g_optimizer.dynamic_scale) > 1.0  # the loss was scaled, not left at 1
+    finally:
+        keras.mixed_precision.set_global_policy("float32")

@@ -151,6 +151,9 @@ class GenerativeModel(keras.Model):
         if not isinstance(defaults, dict):
             defaults = dict(zip(self.optimizer_names, defaults))
         chosen = {n: keras.optimizers.get(given[n]) if n in given else defaults[n] for n in self.optimizer_names}
+        if self.dtype_policy.name == "mixed_float16":  # float16 gradients underflow without a loss scale
+            chosen = {n: o if isinstance(o, keras.optimizers.LossScaleOptimizer)
+                      else keras.optimizers.LossScaleOptimizer(o) for n, o in chosen.items()}
         if len({id(o) for o in chosen.values()}) != len(chosen):
             raise ValueError("each optimizer must be a different optimizer object.")
         for name, opt in chosen.items():

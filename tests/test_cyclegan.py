@@ -107,3 +107,20 @@ def test_wrong_data_and_arguments_are_clear():
         runs.build_model(runs.run_settings("cyclegan", "tiny", ema_decay=0.99))
     with pytest.raises(ValueError, match="multiple of 4"):
         tiny("cyclegan", data_shape=(18, 18, 3))
+
+
+@pytest.mark.parametrize("separable", [False, True])
+def test_initialisation_is_the_authors(separable):
+    """init_weights(net, 'normal', 0.02): every conv / transposed / depthwise kernel N(0, 0.02), gamma N(1, 0.02)."""
+    import keras
+
+    keras.utils.set_random_seed(0)
+    g = resnet_generator(3, 16, 3, separable=separable)
+    kinds = (keras.layers.Conv2D, keras.layers.Conv2DTranspose, keras.layers.DepthwiseConv2D)
+    kernels = [l.kernel for l in g.layers if isinstance(l, kinds)]
+    assert len(kernels) == 1 + 2 + 3 * 2 * (2 if separable else 1) + 2 + 1
+    for kernel in kernels:
+        values = kernel.numpy()
+        assert abs(values.mean()) < 0.01 and values.std() == pytest.approx(0.02, rel=0.25), kernel.path
+    gammas = np.concatenate([l.gamma.numpy() for l in g.layers if isinstance(l, keras.layers.GroupNormalization)])
+    assert gammas.mean() == pytest.approx(1.0, abs=0.005) and gammas.std() == pytest.approx(0.02, rel=0.2)

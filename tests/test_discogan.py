@@ -53,3 +53,22 @@ def test_wrong_data_and_arguments_are_clear():
         tiny("discogan", ema_decay=0.99)
     with pytest.raises(ValueError, match="multiple of 16"):
         tiny("discogan", data_shape=(24, 24, 3))
+
+
+def test_initialisation_is_the_authors_pytorch_defaults():
+    """The authors' code keeps PyTorch 0.1's defaults: kernels U(+-1/sqrt(in_channels k k)), BN gamma U(0, 1)."""
+    keras.utils.set_random_seed(0)
+    for net, count in ((discogan_generator(3, 32), 4 + 4), (discogan_discriminator((32, 32, 3), 32), 4 + 1)):
+        convs = [l for l in net.layers if isinstance(l, (keras.layers.Conv2D, keras.layers.Conv2DTranspose))]
+        assert len(convs) == count
+        for layer in convs:
+            kernel = layer.kernel.numpy()
+            k = kernel.shape[0]
+            fan = k * k * (kernel.shape[3] if isinstance(layer, keras.layers.Conv2DTranspose) else kernel.shape[2])
+            bound = 1.0 / np.sqrt(fan)  # in_channels x k x k, for transposed convs too
+            assert np.abs(kernel).max() <= bound and np.abs(kernel).max() > 0.9 * bound, layer.name
+            assert kernel.std() == pytest.approx(bound / np.sqrt(3), rel=0.2), layer.name  # uniform
+        for bn in (l for l in net.layers if isinstance(l, keras.layers.BatchNormalization)):
+            gamma = bn.gamma.numpy()
+            assert gamma.min() >= 0 and gamma.max() <= 1 and 0.3 < gamma.mean() < 0.7, bn.name
+            assert not bn.beta.numpy().any() and (bn.momentum, bn.epsilon) == (0.9, 1e-5)

@@ -84,3 +84,20 @@ def test_translate_takes_uint8_as_its_message_says():
     model = tiny("pix2pix")
     image = np.random.RandomState(0).randint(0, 256, (1, 16, 16, 3)).astype("uint8")
     np.testing.assert_allclose(model.translate(image), model.translate(image / 127.5 - 1.0), atol=1e-5)
+
+
+def test_initialisation_is_the_authors():
+    """init_weights(net, 'normal', 0.02): kernels N(0, 0.02), biases 0, norm gamma N(1, 0.02), beta 0."""
+    keras.utils.set_random_seed(0)
+    for net in (unet_generator(3, 32, 6), patchgan_discriminator(3, 32, inputs=2)):
+        convs = [l for l in net.layers if isinstance(l, (keras.layers.Conv2D, keras.layers.Conv2DTranspose))]
+        assert len(convs) == (6 + 6 if len(net.inputs) == 1 else 5)  # U-Net-64: 6 down, 6 up; D: 4 + logits
+        for layer in convs:
+            kernel = layer.kernel.numpy()
+            assert abs(kernel.mean()) < 0.004 and kernel.std() == pytest.approx(0.02, rel=0.1), layer.name
+            if layer.use_bias:
+                assert not layer.bias.numpy().any(), layer.name
+        norms = [l for l in net.layers if isinstance(l, keras.layers.GroupNormalization)]
+        gammas = np.concatenate([l.gamma.numpy() for l in norms])
+        assert gammas.mean() == pytest.approx(1.0, abs=0.004) and gammas.std() == pytest.approx(0.02, rel=0.15)
+        assert not np.concatenate([l.beta.numpy() for l in norms]).any()

@@ -15,6 +15,9 @@ Paper -> code (domains X = a, Y = b):
       ``identity_weight`` is the 0.5; 0 turns it off).
     * D is updated on a history of 50 generated images (sec. 4, Shrivastava et al.):
       :class:`ImagePool`.
+    * Initialisation as the authors' ``init_weights(net, 'normal', 0.02)``: kernels ~ N(0, 0.02),
+      norm gamma ~ N(1, 0.02), beta 0 (their instance norm is not affine; see
+      :mod:`tfgan_models.models.translation` for that difference).
     * Adam(2e-4, beta_1 0.5), batch 1; the learning rate is constant for the
       first half of training and decays linearly to 0 over the second
       (100 + 100 epochs): :class:`tfgan_models.callbacks.LinearDecay`, which

@@ -15,6 +15,22 @@ Paper -> code (domains A and B):
       L_G = L_GAN_B + L_CONST_A + L_GAN_A + L_CONST_B, L_D = L_D_A + L_D_B.
     * Adam(2e-4, beta_1 0.5), batch 64 in the authors' code.
 
+Initialisation and batch norm follow the authors' code (SKTBrain/DiscoGAN, PyTorch
+0.1, 2017), not the N(0, 0.02) of pix2pix / CycleGAN: it calls no init function,
+so every layer kept PyTorch 0.1's defaults, reproduced here (``_kernel_init``,
+``_batch_norm``): conv and transposed-conv kernels ~ U(-1/sqrt(n), 1/sqrt(n))
+with n = input channels x 4 x 4 (for a transposed conv too), batch-norm
+gamma ~ U(0, 1) and beta 0, running averages with PyTorch's momentum 0.1
+(Keras momentum 0.9) and eps 1e-5. The paper itself names no initialisation.
+Its convs have no bias at all; here the first conv of each network and the
+output layers keep a (zero-initialised) bias. Its generators end in a sigmoid
+on [0, 1] images; here in tanh on [-1, 1] images (the same up to scaling).
+Differences in the objective, on purpose (the paper's eq. 3-5 are followed, not
+the code): the authors' code adds feature matching on D's hidden layers (weight
+0.9 against 0.1 for the GAN term), weighs reconstruction 0.01 for the first 10k
+iterations and 0.5 after, updates D on every third iteration and G on the other
+two, and uses Adam weight decay 1e-5; none of that is described in the paper.
+
 Batch norm normalises with moving statistics at inference, so exports are deterministic.
 """
 
@@ -28,21 +44,35 @@ from tfgan_models.registry import register_variant
 WIDTHS = (64, 128, 256, 512)
 
 
+def _kernel_init(transposed=False):
+    """PyTorch 0.1's conv default, U(+-1/sqrt(in_channels * k * k)) (Keras's fan_out of a transposed kernel)."""
+    return keras.initializers.VarianceScaling(1.0 / 3.0, "fan_out" if transposed else "fan_in", "uniform")
+
+
+def _batch_norm(name):
+    """PyTorch 0.1's BatchNorm2d defaults: gamma ~ U(0, 1), beta 0, momentum 0.1 (Keras 0.9), eps 1e-5."""
+    gamma = keras.initializers.RandomUniform(0.0, 1.0)
+    return keras.layers.BatchNormalization(momentum=0.9, epsilon=1e-5, gamma_initializer=gamma, name=name)
+
+
 def discogan_generator(channels=3, filters=64, name="generator"):
     """Images (B, H, W, channels) -> images in [-1, 1]; H, W multiples of 16."""
     images = keras.Input((None, None, channels), name="images")
     x = images
     widths = [w * filters // 64 for w in WIDTHS]
     for i, width in enumerate(widths):
-        x = keras.layers.Conv2D(width, 4, strides=2, padding="same", use_bias=i == 0, name=f"conv_{i}")(x)
+        x = keras.layers.Conv2D(width, 4, strides=2, padding="same", use_bias=i == 0,
+                                kernel_initializer=_kernel_init(), name=f"conv_{i}")(x)
         if i:
-            x = keras.layers.BatchNormalization(name=f"conv_{i}_bn")(x)
+            x = _batch_norm(f"conv_{i}_bn")(x)
         x = keras.layers.LeakyReLU(0.2, name=f"conv_{i}_lrelu")(x)
     for i, width in enumerate(reversed(widths[:-1])):
-        x = keras.layers.Conv2DTranspose(width, 4, strides=2, padding="same", use_bias=False, name=f"deconv_{i}")(x)
-        x = keras.layers.BatchNormalization(name=f"deconv_{i}_bn")(x)
+        x = keras.layers.Conv2DTranspose(width, 4, strides=2, padding="same", use_bias=False,
+                                         kernel_initializer=_kernel_init(transposed=True), name=f"deconv_{i}")(x)
+        x = _batch_norm(f"deconv_{i}_bn")(x)
         x = keras.layers.ReLU(name=f"deconv_{i}_relu")(x)
-    x = keras.layers.Conv2DTranspose(channels, 4, strides=2, padding="same", name="deconv_out")(x)
+    x = keras.layers.Conv2DTranspose(channels, 4, strides=2, padding="same",
+                                     kernel_initializer=_kernel_init(transposed=True), name="deconv_out")(x)
     return keras.Model(images, keras.layers.Activation("tanh", name="tanh")(x), name=name)
 
 
@@ -51,11 +81,13 @@ def discogan_discriminator(data_shape, filters=64, name="discriminator"):
     images = keras.Input(tuple(data_shape), name="images")
     x = images
     for i, width in enumerate(w * filters // 64 for w in WIDTHS):
-        x = keras.layers.Conv2D(width, 4, strides=2, padding="same", use_bias=i == 0, name=f"conv_{i}")(x)
+        x = keras.layers.Conv2D(width, 4, strides=2, padding="same", use_bias=i == 0,
+                                kernel_initializer=_kernel_init(), name=f"conv_{i}")(x)
         if i:
-            x = keras.layers.BatchNormalization(name=f"conv_{i}_bn")(x)
+            x = _batch_norm(f"conv_{i}_bn")(x)
         x = keras.layers.LeakyReLU(0.2, name=f"conv_{i}_lrelu")(x)
-    x = keras.layers.Conv2D(1, data_shape[0] // 16, name="conv_out")(x)  # 4x4 valid at 64x64
+    x = keras.layers.Conv2D(1, data_shape[0] // 16, kernel_initializer=_kernel_init(),
+                            name="conv_out")(x)  # 4x4 valid at 64x64
     return keras.Model(images, keras.layers.Flatten(name="logits")(x), name=name)
 
 

@@ -12,6 +12,8 @@ Paper -> code:
     * Objective (eq. 4): G* = arg min_G max_D L_cGAN(G, D) + lambda L_L1(G), lambda = 100;
       G uses the non-saturating form (sec. 3.3), D's objective is divided by 2.
     * Training: Adam(2e-4, beta_1 0.5), batch 1, random jitter (resize to 286, crop 256) and flips.
+    * Initialisation (the authors' ``init_weights(net, 'normal', 0.02)``): every conv / transposed
+      conv kernel ~ N(0, 0.02), biases 0, norm gamma ~ N(1, 0.02), beta 0.
 
 Test-time behaviour (documented choice). The paper applies dropout at test
 time and normalises with the statistics of the test batch (sec. 3.3, with
@@ -31,7 +33,7 @@ import tensorflow as tf
 
 from tfgan_models.losses import minimax_discriminator_loss, non_saturating_generator_loss, pixel_l1_loss
 from tfgan_models.models.translation import (TranslationModel, instance_norm, patchgan_discriminator,
-                                             resnet_generator)
+                                             resnet_generator, weight_init)
 from tfgan_models.registry import register_variant
 
 ARCHITECTURES = ("unet", "resnet")
@@ -45,19 +47,22 @@ def unet_generator(channels=3, filters=64, depth=8, dropout=0.5, name="generator
     for i, width in enumerate(widths):  # encoder: (LeakyReLU) conv (norm)
         if i:
             x = keras.layers.LeakyReLU(0.2, name=f"e{i}_lrelu")(x)
-        x = keras.layers.Conv2D(width, 4, strides=2, padding="same", use_bias=i in (0, depth - 1), name=f"e{i}")(x)
+        x = keras.layers.Conv2D(width, 4, strides=2, padding="same", use_bias=i in (0, depth - 1),
+                                kernel_initializer=weight_init(), name=f"e{i}")(x)
         if 0 < i < depth - 1:  # no norm on C64 nor on the 1x1 bottleneck (its instance norm would be 0)
             x = instance_norm(f"e{i}_norm")(x)
         skips.append(x)
     for i in reversed(range(depth - 1)):  # decoder: ReLU upconv norm (dropout), then concat the mirror
         x = keras.layers.ReLU(name=f"d{i}_relu")(x)
-        x = keras.layers.Conv2DTranspose(widths[i], 4, strides=2, padding="same", use_bias=False, name=f"d{i}")(x)
+        x = keras.layers.Conv2DTranspose(widths[i], 4, strides=2, padding="same", use_bias=False,
+                                         kernel_initializer=weight_init(), name=f"d{i}")(x)
         x = instance_norm(f"d{i}_norm")(x)
         if dropout and i >= depth - 4:  # the first three decoder layers (CD512 x 3)
             x = keras.layers.Dropout(dropout, name=f"d{i}_dropout")(x)
         x = keras.layers.Concatenate(name=f"d{i}_skip")([x, skips[i]])
     x = keras.layers.ReLU(name="out_relu")(x)
-    x = keras.layers.Conv2DTranspose(channels, 4, strides=2, padding="same", name="out")(x)
+    x = keras.layers.Conv2DTranspose(channels, 4, strides=2, padding="same", kernel_initializer=weight_init(),
+                                     name="out")(x)
     return keras.Model(images, keras.layers.Activation("tanh", name="tanh")(x), name=name)
 
 

@@ -15,6 +15,18 @@ Networks:
 
 Instance norm is ``GroupNormalization(groups=-1)`` (a builtin TFLite op).
 
+Initialisation, as the authors' code (``init_weights(net, 'normal', 0.02)`` of
+pix2pix / CycleGAN): every conv, transposed conv and depthwise kernel ~ N(0, 0.02),
+biases 0; norm scales gamma ~ N(1, 0.02), offsets beta 0 (``weight_init``,
+``instance_norm``). One difference from CycleGAN's code, on purpose: its
+``InstanceNorm2d`` is not affine (no gamma / beta) and the convs before it carry
+biases, which the mean subtraction cancels; here the convs before a norm have no
+bias and the norm has a learnable gamma / beta, as in pix2pix's batch-norm
+networks, so the ResNet-9 generator has 11,383,427 parameters against the
+authors' 11,378,179 (+5,248 = the 5,248 normalised channels x 2 - their 5,248
+dead biases). At initialisation both compute the same function up to gamma's
+N(1, 0.02) spread.
+
 Nothing here is a paper's algorithm: the paired / unpaired pipeline hook,
 input checks, ``translate`` (reflect pad to the size the network needs, crop
 back: what the SavedModel does), and the before/after picture.
@@ -32,8 +44,16 @@ from tfgan_models.models.generative import probe_image_generator
 DIRECTIONS = ("a_to_b", "b_to_a")
 
 
+def weight_init():
+    """N(0, 0.02): the kernel initialisation of the pix2pix / CycleGAN code (``init_type='normal'``, gain 0.02)."""
+    return keras.initializers.RandomNormal(0.0, 0.02)
+
+
 def instance_norm(name):
-    return keras.layers.GroupNormalization(groups=-1, epsilon=1e-5, name=name)
+    """Instance norm, gamma ~ N(1, 0.02) and beta = 0 as the authors' ``init_weights`` sets norm layers."""
+    gamma = keras.initializers.RandomNormal(1.0, 0.02)
+    return keras.layers.GroupNormalization(groups=-1, epsilon=1e-5, gamma_initializer=gamma, beta_initializer="zeros",
+                                           name=name)
 
 
 class ReflectPad(keras.layers.Layer):
@@ -71,12 +91,13 @@ def patchgan_discriminator(channels=3, filters=64, layers=3, inputs=1, name="dis
         width = filters * min(2**i, 8)
         stride = 2 if i < layers else 1
         x = keras.layers.ZeroPadding2D(1, name=f"pad_{i}")(x)
-        x = keras.layers.Conv2D(width, 4, strides=stride, use_bias=i == 0, name=f"conv_{i}")(x)
+        x = keras.layers.Conv2D(width, 4, strides=stride, use_bias=i == 0, kernel_initializer=weight_init(),
+                                name=f"conv_{i}")(x)
         if i:
             x = instance_norm(f"norm_{i}")(x)
         x = keras.layers.LeakyReLU(0.2, name=f"lrelu_{i}")(x)
     x = keras.layers.ZeroPadding2D(1, name="pad_out")(x)
-    logits = keras.layers.Conv2D(1, 4, name="logits")(x)
+    logits = keras.layers.Conv2D(1, 4, kernel_initializer=weight_init(), name="logits")(x)
     return keras.Model(images if inputs > 1 else images[0], logits, name=name)
 
 
@@ -84,11 +105,12 @@ def _conv_block(x, filters, kernel, name, stride=1, reflect=True, separable=Fals
     if reflect:
         x = ReflectPad(kernel // 2, name=f"{name}_pad")(x)
     if separable:
-        x = keras.layers.DepthwiseConv2D(kernel, use_bias=False, name=f"{name}_dw")(x)
-        x = keras.layers.Conv2D(filters, 1, use_bias=False, name=f"{name}_pw")(x)
+        x = keras.layers.DepthwiseConv2D(kernel, use_bias=False, depthwise_initializer=weight_init(),
+                                         name=f"{name}_dw")(x)
+        x = keras.layers.Conv2D(filters, 1, use_bias=False, kernel_initializer=weight_init(), name=f"{name}_pw")(x)
     else:
         x = keras.layers.Conv2D(filters, kernel, strides=stride, padding="valid" if reflect else "same",
-                                use_bias=False, name=name)(x)
+                                use_bias=False, kernel_initializer=weight_init(), name=name)(x)
     return instance_norm(f"{name}_norm")(x)
 
 
@@ -98,7 +120,8 @@ def resnet_generator(channels=3, filters=64, blocks=9, downsamplings=2, separabl
     x = keras.layers.ReLU(name="c7s1_relu")(_conv_block(images, filters, 7, "c7s1"))
     for i in range(downsamplings):  # d128, d256: 3x3 stride-2 convs
         width = filters * 2 ** (i + 1)
-        x = keras.layers.Conv2D(width, 3, strides=2, padding="same", use_bias=False, name=f"d{i}")(x)
+        x = keras.layers.Conv2D(width, 3, strides=2, padding="same", use_bias=False, kernel_initializer=weight_init(),
+                                name=f"d{i}")(x)
         x = keras.layers.ReLU(name=f"d{i}_relu")(instance_norm(f"d{i}_norm")(x))
     width = filters * 2**downsamplings
     for i in range(blocks):  # R256: two 3x3 convs, same width, identity shortcut
@@ -107,10 +130,11 @@ def resnet_generator(channels=3, filters=64, blocks=9, downsamplings=2, separabl
         x = keras.layers.Add(name=f"r{i}")([x, y])
     for i in reversed(range(downsamplings)):  # u128, u64: fractionally strided 3x3 convs
         width = filters * 2**i
-        x = keras.layers.Conv2DTranspose(width, 3, strides=2, padding="same", use_bias=False, name=f"u{i}")(x)
+        x = keras.layers.Conv2DTranspose(width, 3, strides=2, padding="same", use_bias=False,
+                                         kernel_initializer=weight_init(), name=f"u{i}")(x)
         x = keras.layers.ReLU(name=f"u{i}_relu")(instance_norm(f"u{i}_norm")(x))
     x = ReflectPad(3, name="out_pad")(x)
-    x = keras.layers.Conv2D(channels, 7, name="out_conv")(x)
+    x = keras.layers.Conv2D(channels, 7, kernel_initializer=weight_init(), name="out_conv")(x)
     return keras.Model(images, keras.layers.Activation("tanh", name="tanh")(x), name=name)
 
 

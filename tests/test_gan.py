@@ -22,6 +22,18 @@ def test_paper_architecture():
     assert [(l.units, l.pieces) for l in maxouts] == [(240, 5), (240, 5)]
 
 
+def test_paper_preset_uses_the_authors_sgd():
+    """mnist.yaml: SGD, lr 0.1 divided by 1.000004 per update, momentum 0.5 (ramp to 0.7 not reproduced)."""
+    from tfgan_models import registry
+
+    model = registry.get("gan", "paper")
+    assert model.g_optimizer is not model.d_optimizer
+    for opt in (model.g_optimizer, model.d_optimizer):
+        assert type(opt).__name__ == "SGD" and opt.momentum == 0.5
+        for step in (0, 600, 60_000):
+            assert float(opt._learning_rate(step)) == pytest.approx(0.1 / 1.000004**step, rel=1e-3)
+
+
 def test_minimax_generator_loss_option():
     model = tiny_model("gan", generator_loss="minimax")
     history = model.fit(__import__("helpers").tiny_data(model), epochs=1, steps_per_epoch=2, verbose=0)

@@ -67,3 +67,16 @@ def test_init_from_a_srresnet_run(tmp_path):
     assert "init" not in model.get_config()
     with pytest.raises(ValueError, match="same architecture"):
         SRGAN(scale=4, data_shape=(32, 32, 3), blocks=2, filters=4, d_filters=4, dense=8, init=run)
+
+
+def test_paper_preset_follows_the_papers_schedule():
+    """Sec. 3.2: Adam(beta_1 0.9), 10^5 updates at 1e-4 then 10^5 at 1e-5, for G and D."""
+    from tfgan_models import registry
+
+    preset = registry.preset("srgan", "paper")
+    assert preset["epochs"] * preset["steps_per_epoch"] == 200_000 and preset["batch_size"] == 16
+    for role in ("g_optimizer", "d_optimizer"):
+        opt = keras.optimizers.get(preset[role])
+        assert type(opt).__name__ == "Adam" and opt.beta_1 == 0.9
+        rates = [float(opt._learning_rate(step)) for step in (0, 99_000, 101_000, 199_999)]
+        np.testing.assert_allclose(rates, [1e-4, 1e-4, 1e-5, 1e-5], rtol=1e-6)

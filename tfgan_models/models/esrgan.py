@@ -17,8 +17,11 @@ Paper -> code:
       (eq. 3); L_percep is the L1 distance of VGG19 conv5_4 features *before*
       activation (sec. 3.3).
     * Training (sec. 4.1): first a PSNR-oriented model with L_1 only
-      (``stage="psnr"``, Adam 2e-4), then the GAN from it (``stage="gan"``,
-      ``init=PSNR_RUN``, Adam 1e-4 for G and D); 128x128 crops, batch 16.
+      (``stage="psnr"``, Adam 2e-4 halved every 2 x 10^5 updates), then the GAN
+      from it (``stage="gan"``, ``init=PSNR_RUN``, Adam 1e-4 for G and D, halved
+      at 50k, 100k, 200k and 300k of 400k updates); 128x128 crops, batch 16. The
+      ``psnr`` / ``paper`` presets carry these schedules; data: DIV2K only (the
+      paper adds Flickr2K and OST).
     * Network interpolation (sec. 3.4): :func:`interpolate` writes
       theta = (1 - alpha) theta_PSNR + alpha theta_GAN as a new run directory.
 
@@ -85,14 +88,21 @@ def rrdb_generator(scale=4, blocks=23, filters=64, growth=32, beta=0.2, channels
 GAN_ADAM = optimizer("Adam", learning_rate=1e-4, beta_1=0.9, beta_2=0.999)
 PRESETS = {
     # paper: 23 RRDBs x 64, growth 32, 128x128 crops, batch 16; GAN stage from an RRDB_PSNR run
-    # (`--init`), Adam 1e-4 (halved at 50k, 100k, 200k, 300k of 400k updates)
+    # (`--init`), Adam 1e-4 halved at 50k, 100k, 200k and 300k of 400k updates (sec. 4.1)
     "paper": dict(data="tfds:div2k/bicubic_x4", data_shape=(128, 128, 3), scale=4, blocks=23, filters=64,
-                  growth=32, d_filters=64, batch_size=16, epochs=400, steps_per_epoch=1000, g_optimizer=GAN_ADAM,
-                  d_optimizer=GAN_ADAM),
-    # psnr: the paper's first stage, L1 only (RRDB_PSNR), Adam 2e-4
+                  growth=32, d_filters=64, batch_size=16, epochs=400, steps_per_epoch=1000,
+                  **{role: optimizer("Adam", beta_1=0.9, beta_2=0.999, learning_rate={
+                      "module": "keras.optimizers.schedules", "class_name": "PiecewiseConstantDecay",
+                      "config": {"boundaries": [50_000, 100_000, 200_000, 300_000],
+                                 "values": [1e-4, 5e-5, 2.5e-5, 1.25e-5, 6.25e-6]}, "registered_name": None})
+                     for role in ("g_optimizer", "d_optimizer")}),
+    # psnr: the paper's first stage, L1 only (RRDB_PSNR), Adam 2e-4 halved every 2 x 10^5 updates (sec. 4.1)
     "psnr": dict(data="tfds:div2k/bicubic_x4", data_shape=(128, 128, 3), scale=4, blocks=23, filters=64,
                  growth=32, stage="psnr", batch_size=16, epochs=1000, steps_per_epoch=1000,
-                 g_optimizer=optimizer("Adam", learning_rate=2e-4, beta_1=0.9, beta_2=0.999)),
+                 g_optimizer=optimizer("Adam", beta_1=0.9, beta_2=0.999, learning_rate={
+                     "module": "keras.optimizers.schedules", "class_name": "ExponentialDecay",
+                     "config": {"initial_learning_rate": 2e-4, "decay_steps": 200_000, "decay_rate": 0.5,
+                                "staircase": True}, "registered_name": None})),
     # demo: 3 RRDBs x 32 (the TF-Hub esrgan-tf2 size) on the embedded photos, 64x64 crops
     "demo": dict(data="photos", data_shape=(64, 64, 3), scale=4, blocks=3, filters=32, growth=16, d_filters=32,
                  batch_size=8, epochs=10, steps_per_epoch=50, g_optimizer=GAN_ADAM, d_optimizer=GAN_ADAM),

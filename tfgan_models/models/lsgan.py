@@ -10,6 +10,13 @@ experiments; a=-1, b=1, c=0 (eq. 8) is the Pearson chi^2 setting. D's output is
 linear. Networks are DCGAN's, as in the paper's comparisons with DCGAN;
 Adam(2e-4, beta_1 0.5).
 
+The ``paper`` preset is that stability-comparison setting (the authors'
+``stability_comparison`` code: DCGAN at 64x64, Adam 2e-4, beta_1 0.5, batch 64).
+The paper's LSUN scene results use another network, not built here: 112x112
+images, a 1024-d z, VGG-like G and D, Adam 1e-3 (the authors' ``train_lsun.py``).
+Their code draws z ~ U(-1, 1); the models here draw N(0, I). Data: the embedded
+digits instead of LSUN (offline).
+
 Element spec: ``images`` ``(B, H, W, C)`` in [-1, 1] with H = W = 4 * 2^k, or
 a tuple whose first entry is that. 2-D points use the PacGAN MLPs.
 """
@@ -24,7 +31,8 @@ from tfgan_models.models.gan_model import GANModel
 from tfgan_models.registry import register_variant
 
 PRESETS = {
-    # paper: DCGAN networks at 64x64, 0-1 coding, batch 64
+    # paper: the stability comparison: DCGAN networks at 64x64, 0-1 coding, Adam 2e-4, batch 64
+    # (the paper's LSUN-scene network is another one: module docstring)
     "paper": dict(data="digits", data_shape=(64, 64, 1), latent_dim=100, width=64, batch_size=64, epochs=25),
     # demo: 32x32 embedded digits, a few CPU minutes
     "demo": dict(data="digits", data_shape=(32, 32, 1), latent_dim=64, width=32, batch_size=64, epochs=40),

@@ -48,3 +48,14 @@ def test_wrong_data_shape_is_a_clear_error():
     bad = np.zeros((8, 16, 16, 1), "float32")
     with pytest.raises(ValueError, match=r"expects real data of shape \(batch, 8, 8, 1\)"):
         model.fit(bad, epochs=1, verbose=0, batch_size=8)
+
+
+def test_paper_preset_draws_a_uniform_z():
+    """The paper (Fig. 1) and the authors' code draw z ~ U(-1, 1); the other presets keep N(0, I)."""
+    from tfgan_models import registry
+
+    model = registry.get("dcgan", "paper", compile=False)
+    z = np.asarray(model.latents(4000))
+    assert z.shape == (4000, 100) and z.min() >= -1.0 and z.max() <= 1.0
+    assert z.std() == pytest.approx(1 / np.sqrt(3), rel=0.02)  # U(-1, 1), not N(0, 1) clipped
+    assert tiny_model("dcgan").z_prior == "normal"

@@ -23,3 +23,11 @@ def test_codings_are_used():
     assert abs(history.history["d_loss"][0] - 1.0) < 0.1
     assert history.history["g_loss"][0] < 0.05
     assert LSGAN.from_config(model.get_config()).c == 0.0
+
+
+def test_paper_preset_draws_a_uniform_z():
+    """The authors' code draws z ~ U(-1, 1)."""
+    from tfgan_models import registry
+
+    z = np.asarray(registry.get("lsgan", "paper", compile=False).latents(4000))
+    assert z.min() >= -1.0 and z.max() <= 1.0 and abs(z.std() - 3**-0.5) < 0.02  # U(-1, 1)

@@ -12,6 +12,13 @@ Code name -> paper (sec. 3):
 Networks: DCGAN-style, with dropout 0.5 in D as in the paper's appendix;
 Adam(2e-4, beta_1 0.5).
 
+The ``paper`` preset keeps the paper's latent size 110, D dropout 0.5, Adam
+(2e-4, beta_1 0.5) and batch 100, but not its networks: the appendix gives its
+own for 32x32 CIFAR-10 and 128x128 ImageNet (G: a linear projection, then 5x5
+transposed convs; D: 3x3 convs of 16 to 512 filters, alternating strides); the
+preset uses the DCGAN-style networks at 64x64 instead (the DCGAN family's
+builders). Data: the embedded digits instead of ImageNet (offline).
+
 Element spec: ``(images (B, H, W, C) in [-1, 1], labels int (B,))``.
 """
 

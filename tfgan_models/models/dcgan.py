@@ -10,6 +10,14 @@ and :func:`dcgan_discriminator`:
     * weights ~ N(0, 0.02); Adam(lr 2e-4, beta_1 0.5); minibatch 128.
 The game is the non-saturating GAN of Goodfellow et al. 2014.
 
+The ``paper`` preset draws z ~ U(-1, 1) as the paper and the authors' code
+(Newmu/dcgan_code) do (the other presets: N(0, I)). Where it still differs, and
+why: batch-norm scales start at 1 (the authors' code draws them from
+N(1, 0.02)) and keep Keras's running-average defaults (momentum 0.99, eps 1e-3;
+dcgan.torch's are 0.9 and 1e-5 in Keras terms), shared by every DCGAN-family
+variant's builder; only inference (``generate``) sees the running averages.
+Data: the embedded digits at 64x64 instead of LSUN / ImageNet / faces (offline).
+
 Element spec: ``images`` ``(B, H, W, C)`` in [-1, 1] with H = W = 4 * 2^k, or
 a tuple whose first entry is that. 2-D points use the PacGAN MLPs.
 """
@@ -95,8 +103,9 @@ def dcgan_discriminator(data_shape, width=64, norm="batch", dropout=0.0, name="d
 
 
 PRESETS = {
-    # paper: 64x64, 1024 channels at 4x4 (Fig. 1), z of 100, batch 128
-    "paper": dict(data="digits", data_shape=(64, 64, 1), latent_dim=100, width=128, batch_size=128, epochs=25),
+    # paper: 64x64, 1024 channels at 4x4 (Fig. 1), z of 100 ~ U(-1, 1), batch 128
+    "paper": dict(data="digits", data_shape=(64, 64, 1), latent_dim=100, z_prior="uniform", width=128,
+                  batch_size=128, epochs=25),
     # demo: 32x32 embedded digits, half-width networks, a few CPU minutes
     "demo": dict(data="digits", data_shape=(32, 32, 1), latent_dim=64, width=32, batch_size=64, epochs=100),
     # tiny: test size

@@ -14,7 +14,7 @@ The ``paper`` preset is that stability-comparison setting (the authors'
 ``stability_comparison`` code: DCGAN at 64x64, Adam 2e-4, beta_1 0.5, batch 64).
 The paper's LSUN scene results use another network, not built here: 112x112
 images, a 1024-d z, VGG-like G and D, Adam 1e-3 (the authors' ``train_lsun.py``).
-Their code draws z ~ U(-1, 1); the models here draw N(0, I). Data: the embedded
+Their code draws z ~ U(-1, 1), and so does the preset. Data: the embedded
 digits instead of LSUN (offline).
 
 Element spec: ``images`` ``(B, H, W, C)`` in [-1, 1] with H = W = 4 * 2^k, or
@@ -31,9 +31,10 @@ from tfgan_models.models.gan_model import GANModel
 from tfgan_models.registry import register_variant
 
 PRESETS = {
-    # paper: the stability comparison: DCGAN networks at 64x64, 0-1 coding, Adam 2e-4, batch 64
+    # paper: the stability comparison: DCGAN networks at 64x64, z ~ U(-1, 1), 0-1 coding, Adam 2e-4, batch 64
     # (the paper's LSUN-scene network is another one: module docstring)
-    "paper": dict(data="digits", data_shape=(64, 64, 1), latent_dim=100, width=64, batch_size=64, epochs=25),
+    "paper": dict(data="digits", data_shape=(64, 64, 1), latent_dim=100, z_prior="uniform", width=64, batch_size=64,
+                  epochs=25),
     # demo: 32x32 embedded digits, a few CPU minutes
     "demo": dict(data="digits", data_shape=(32, 32, 1), latent_dim=64, width=32, batch_size=64, epochs=40),
     # tiny: test size

@@ -8,6 +8,10 @@ Code name -> paper (Algorithm 1):
     optimizers           Adam(alpha = 1e-4, beta_1 = 0, beta_2 = 0.9)
     epsilon              ~ U[0, 1], one per sample, for x_hat = eps x + (1 - eps) x_tilde
 The points presets follow the authors' toy script (lambda = 0.1, Adam beta_1 = 0.5).
+The ``paper`` preset is the DCGAN-style 64x64 setting (with layer norm in the
+critic) of the paper's architecture comparison; the paper's headline CIFAR-10
+and LSUN results use residual networks (the authors' ``gan_64x64.py`` /
+``gan_cifar_resnet.py``), not built here. Data: the embedded digits (offline).
 
 Element spec: ``images`` ``(B, H, W, C)`` in [-1, 1] with H = W = 4 * 2^k, or
 a tuple whose first entry is that. Each ``fit`` step consumes

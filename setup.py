@@ -9,8 +9,8 @@ setup(
     python_requires=">=3.10",
     packages=find_packages(include=["tfgan_models", "tfgan_models.*"]),
     install_requires=[
-        "tensorflow>=2.21,<2.22",
-        "keras>=3.15,<4",
+        "tensorflow>=2.20,<2.22",  # 2.20 and 2.21 pass the tests (Keras 3.12 and 3.15)
+        "keras>=3.12,<4",  # TensorFlow 2.21 itself needs >= 3.12
         "tensorboard>=2.20",
         "tensorflow-datasets>=4.9",
         "importlib_resources>=6",  # imported by tensorflow-datasets, which does not declare it
@@ -24,9 +24,9 @@ setup(
     extras_require={
         # only models that tokenize raw text in the graph (the text-to-image variants) need it;
         # its version must match TensorFlow's minor version
-        "text": ["tensorflow-text>=2.21,<2.22"],
+        "text": ["tensorflow-text>=2.20,<2.22"],
         "test": ["pytest>=8", "nbclient>=0.10", "nbformat>=5.10", "ipykernel>=6",
-                 "tensorflow-serving-api>=2.21,<2.22"],  # export/client.py gRPC requests in tests
+                 "tensorflow-serving-api>=2.20,<2.22"],  # export/client.py gRPC requests in tests
     },
     entry_points={"console_scripts": ["tfgan=tfgan_models.cli:main"]},
 )

@@ -317,7 +317,9 @@ class GenerativeModel(keras.Model):
         Defaults: the first input, when it is N(0, I) noise, is ``keras.random.normal((n, ...),
         seed=seed)``; other inputs come from their priors with ``np.random.RandomState(seed)``
         (conditions with seed 0 when ``seed`` is None, so a given z always gives the same sample);
-        categorical inputs with ``cycle`` go 0, 1, ..., K-1, 0, ...
+        categorical inputs with ``cycle`` go 0, 1, ..., K-1, 0, ..., other categorical inputs are
+        uniform draws. Condition draws are made whether or not the input is given, so giving one
+        input never changes the values drawn for the others.
         """
         specs = list(self.generator_inputs())
         names = [s.name for s in specs]
@@ -338,12 +340,18 @@ class GenerativeModel(keras.Model):
         noise = np.random.RandomState(seed)
         arrays = []
         for i, spec in enumerate(specs):
-            if spec.name in given:
-                arrays.append(spec.check(given[spec.name], n))
-            elif i == 0 and spec.prior == "normal":
-                arrays.append(ops.convert_to_numpy(keras.random.normal((n, *spec.shape), seed=seed)))
+            if i == 0 and spec.prior == "normal":
+                default = None if spec.name in given else ops.convert_to_numpy(
+                    keras.random.normal((n, *spec.shape), seed=seed))
+            elif spec.prior == "categorical":
+                # Drawn even when given, so giving one input never changes the draws of the others.
+                default = (np.arange(n) % spec.classes).astype("int32") if spec.cycle else \
+                    conditions.randint(spec.classes, size=n).astype("int32")
+            elif spec.role == "condition" and spec.prior == "uniform":
+                default = spec.sample(conditions, n)
             else:
-                arrays.append(spec.sample(noise if spec.role == "noise" else conditions, n))
+                default = None if spec.name in given else spec.sample(noise if spec.role == "noise" else conditions, n)
+            arrays.append(spec.check(given[spec.name], n) if spec.name in given else default)
         return arrays
 
     def generate(self, n=None, seed=None, batch_size=256, **inputs):

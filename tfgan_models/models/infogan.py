@@ -2,7 +2,9 @@
 by Information Maximizing Generative Adversarial Nets" (arXiv:1606.03657).
 
 Code name -> paper:
-    z                    incompressible noise (62-d for MNIST)
+    z                    incompressible noise (62-d for MNIST); U(-1, 1) in the authors' code
+                         (``Uniform(62)`` in run_mnist_exp.py), used by the ``paper`` preset
+                         (``z_prior="uniform"``); the demo keeps N(0, I)
     categorical code     c_1 ~ Cat(K = 10), fed one-hot
     continuous codes     c_2, c_3 ~ U(-1, 1)
     discriminator        D and Q share one body (sec. 6): outputs [D logits,
@@ -105,7 +107,7 @@ def infogan_dcgan_networks(data_shape, latent_dim, num_categories, num_continuou
 
 PRESETS = {
     # paper: MNIST setting (62-d z, one 10-way and two continuous codes, batch 64)
-    "paper": dict(data="digits", data_shape=(28, 28, 1), latent_dim=62, batch_size=64, epochs=50),
+    "paper": dict(data="mnist", data_shape=(28, 28, 1), latent_dim=62, z_prior="uniform", batch_size=64, epochs=50),
     # demo: DCGAN networks (width 64) on 16x16 embedded digits (twice their 8x8 resolution, 4x cheaper
     # per step than 32x32, so 10.5k steps fit in a few CPU minutes: categorical codes need them)
     "demo": dict(data="digits", data_shape=(16, 16, 1), latent_dim=62, architecture="dcgan", width=64,

@@ -23,6 +23,8 @@ import os
 
 import numpy as np
 
+from tfgan_models.data.paired import bicubic_upscale  # noqa: F401  the bicubic baseline, re-exported here
+
 Y_WEIGHTS = np.array([65.481, 128.553, 24.966]) / 255.0
 
 
@@ -93,15 +95,6 @@ def _ssim_channel(reference, test):
     sxy = _filter_valid(reference * test, w) - mu_x * mu_y
     ssim_map = ((2 * mu_x * mu_y + c1) * (2 * sxy + c2)) / ((mu_x**2 + mu_y**2 + c1) * (sxx + syy + c2))
     return float(ssim_map.mean())
-
-
-def bicubic_upscale(lr, scale):
-    """uint8 LR (h, w, C) -> uint8 (s*h, s*w, C): the bicubic baseline (``tf.image.resize``)."""
-    import tensorflow as tf
-
-    lr = np.asarray(lr)
-    up = tf.image.resize(lr.astype("float32")[None], (lr.shape[0] * scale, lr.shape[1] * scale), "bicubic")
-    return np.clip(np.round(up.numpy()[0]), 0, 255).astype("uint8")
 
 
 def _tile_starts(length, tile):

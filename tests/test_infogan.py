@@ -30,10 +30,22 @@ def test_info_loss_by_hand():
     assert float(losses.gaussian_code_loss(np.array([[0.0, 2.0]]), np.array([[1.0, 0.0]]))) == pytest.approx(2.5)
 
 
+def q_accuracy(model, n=300):
+    """Share of G(z, c) whose categorical code Q recovers (argmax of Q's logits)."""
+    codes = np.arange(n) % model.num_categories
+    samples = model.generate(n, seed=5, codes={"categorical": codes})
+    # batch statistics: after a few steps the batch-norm moving averages have not caught up yet
+    return float(np.mean(np.argmax(model.discriminator(samples, training=True)[1].numpy(), axis=1) == codes))
+
+
 def test_mutual_information_term_is_learned():
     model = tiny_model("infogan")
+    before = q_accuracy(model)
     history = model.fit(tiny_data(model, batch_size=32), epochs=4, steps_per_epoch=10, verbose=0).history
     assert history["info_loss"][-1] < history["info_loss"][0]
+    after = q_accuracy(model)
+    chance = 1.0 / model.num_categories
+    assert after > max(before, chance) + 0.2, (before, after)  # Q reads the code back from G's samples
 
 
 def test_codes_control_the_generator_and_traversal():

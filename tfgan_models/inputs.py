@@ -216,6 +216,8 @@ class GeneratorInput:
             if array.dtype.kind == "f" and array.size and not np.all(np.mod(array, 1) == 0):
                 raise ValueError(f"input {self.name!r} takes integer class indices in [0, {self.classes - 1}], "
                                  f"received fractional values.")
+            if array.ndim == 0 and n is not None:  # one label for every sample
+                array = np.full(n, array)
             array = array.astype("int64").reshape(-1) if array.ndim <= 1 else array
         elif self.prior != "text":
             array = array.astype(self.dtype)

@@ -25,7 +25,8 @@ import keras
 import numpy as np
 
 from tfgan_models.inputs import GeneratorInput, from_configs
-from tfgan_models.models.generative import GenerativeModel, probe_image_generator
+from tfgan_models.models.generative import GenerativeModel
+from tfgan_models.models.networks import probe_image_generator
 from tfgan_models.callbacks.training import reverse_generator_path
 from tfgan_models.runs import load_generator
 

@@ -8,7 +8,8 @@ import keras
 from keras import ops
 
 from tfgan_models.inputs import GeneratorInput
-from tfgan_models.models.generative import GenerativeModel, check_network
+from tfgan_models.models.generative import GenerativeModel
+from tfgan_models.models.networks import check_network
 
 Z_PRIORS = "normal, uniform (U(-1, 1)), uniform:LOW,HIGH, truncated:THRESHOLD"
 

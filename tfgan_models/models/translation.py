@@ -39,7 +39,7 @@ from keras import ops
 from tfgan_models.data import translation as translation_data
 from tfgan_models.inputs import GeneratorInput
 from tfgan_models.models.gan_model import GANModel
-from tfgan_models.models.generative import probe_image_generator
+from tfgan_models.models.networks import probe_image_generator
 
 DIRECTIONS = ("a_to_b", "b_to_a")
 

@@ -226,3 +226,55 @@ def test_mixed_precision_scales_the_loss_in_the_shared_step():
         assert float(model.g_optimizer.dynamic_scale) > 1.0  # the loss was scaled, not left at 1
     finally:
         keras.mixed_precision.set_global_policy("float32")
+
+
+@keras.saving.register_keras_serializable(package="tests")
+class NoiseMapGAN(DCGAN):
+    """A made-up variant with two noise inputs, z and a per-pixel noise map (as StyleGAN's), added in one file."""
+
+    def __init__(self, data_shape=(8, 8, 1), latent_dim=6, width=4, **kwargs):
+        z = keras.Input((latent_dim,), name="z")
+        noise = keras.Input(data_shape[:2] + (1,), name="noise")
+        h = keras.layers.Reshape(data_shape[:2] + (1,))(keras.layers.Dense(int(np.prod(data_shape[:2])))(z))
+        h = keras.layers.Conv2D(data_shape[-1], 3, padding="same")(keras.layers.Concatenate()([h, noise]))
+        kwargs.setdefault("generator", keras.Model([z, noise], keras.layers.Activation("tanh")(h), name="generator"))
+        super().__init__(data_shape=data_shape, latent_dim=latent_dim, width=width, **kwargs)
+
+    def generator_inputs(self):
+        return [GeneratorInput.normal("z", self.latent_dim), GeneratorInput.noise_image("noise", self.data_shape[:2] + (1,))]
+
+    def train_step(self, data):
+        real = self.unpack_real(data)
+        batch = tf.shape(real)[0]
+        z, noise = (self.draw(spec, batch) for spec in self.generator_inputs())
+        with tf.GradientTape() as tape:
+            fake = self.generator([z, noise], training=True)
+            d_loss = tf.reduce_mean(tf.nn.softplus(-self.discriminator(real)) + tf.nn.softplus(self.discriminator(fake)))
+        self.apply_gradients("discriminator", tape, d_loss)
+        with tf.GradientTape() as tape:
+            g_loss = tf.reduce_mean(tf.nn.softplus(-self.discriminator(self.generator([z, noise], training=True))))
+        self.apply_gradients("generator", tape, g_loss)
+        return self.track(d_loss=d_loss, g_loss=g_loss)
+
+
+def test_every_noise_input_is_drawn_from_the_seed_and_returned(tmp_path):
+    from tfgan_models.export import export_run
+
+    model = NoiseMapGAN(seed=0)
+    model.compile()
+    model.fit(data.load("digits", batch_size=8, image_size=8, repeat=True), epochs=1, steps_per_epoch=2, verbose=0)
+    a, b = model.generate(2, seed=3), model.generate(2, seed=3, noise=np.zeros((8, 8, 1)))
+    assert not np.allclose(a, b)  # the noise map is an input of its own, given or drawn
+    entry = export_run(model, str(tmp_path), name="noisemap", quantizations=("none", "int8"))
+    int8 = entry["tflite"]["int8"]
+    assert int8["gate"]["psnr_db"] >= int8["gate"]["limit"] and "noise ~ noise_image" in int8["calibration"]
+    assert set(int8["io"]["inputs"]) == {"z", "noise"}
+    loaded = tf.saved_model.load(os.path.join(str(tmp_path), "noisemap", "1"))
+    seed_sig = loaded.signatures["seed"]
+    assert set(seed_sig.structured_input_signature[1]) == {"seed"}  # both inputs are noise: drawn from it
+    out = seed_sig(seed=tf.constant([7, 8, 7], tf.int64))
+    assert out["noise"].shape == (3, 8, 8, 1) and out["z"].shape == (3, 6)
+    np.testing.assert_array_equal(out["noise"][0], out["noise"][2])
+    assert not np.allclose(out["noise"][0], out["noise"][1])
+    again = loaded.signatures["serving_default"](z=out["z"], noise=out["noise"])["images_float"]
+    np.testing.assert_allclose(again.numpy(), out["images_float"].numpy(), atol=1e-6)

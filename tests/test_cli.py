@@ -202,3 +202,18 @@ def test_internal_errors_keep_their_traceback_and_exit_1(tmp_path, monkeypatch):
               f"sys.exit(cli.main({train_args(tmp_path / 'run2')!r}))\n")
     proc = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True)
     assert proc.returncode == 1 and "Traceback" in proc.stderr and "cannot reshape" in proc.stderr
+
+
+def test_damaged_run_files_are_one_line_and_exit_2(tmp_path, capsys):
+    out = tmp_path / "run"
+    assert main(train_args(out, "--epochs", "1")) == 0
+    capsys.readouterr()
+    data = (out / "model.keras").read_bytes()
+    (out / "model.keras").write_bytes(data[: len(data) // 2])  # truncated, as a disk-full write would leave it
+    assert main(["sample", str(out), "--out", str(tmp_path / "s.png")]) == 2
+    err = capsys.readouterr().err.strip()
+    assert "model.keras" in err and "damaged" in err and len(err.splitlines()) == 1
+    (out / "config.json").write_text("{not json")
+    assert main(["sample", str(out), "--out", str(tmp_path / "s.png")]) == 2
+    assert "config.json" in capsys.readouterr().err
+    assert not (tmp_path / "s.png").exists()

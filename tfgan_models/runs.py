@@ -181,10 +181,18 @@ def _load_run_file(run_dir, name):
         raise FileNotFoundError(f"run directory {run_dir!r} does not exist.")
     if not os.path.exists(path):
         raise FileNotFoundError(f"{run_dir!r} holds no {name} yet (no epoch has finished).")
-    config = read_json(os.path.join(run_dir, "config.json"))
-    settings = {**config["settings"], "inputs": config.get("inputs")}  # the generator's declared inputs
+    try:
+        config = read_json(os.path.join(run_dir, "config.json"))
+        settings = {**config["settings"], "inputs": config.get("inputs")}  # the generator's declared inputs
+    except (OSError, ValueError, KeyError, TypeError) as err:
+        raise ValueError(f"{run_dir!r} has no readable config.json ({type(err).__name__}: {err}); "
+                         "it is not a run directory or it is damaged.") from err
     registry._ensure_loaded()  # the variants' classes and custom layers must be registered to load
-    return keras.models.load_model(path), settings
+    try:
+        return keras.models.load_model(path), settings
+    except Exception as err:  # a truncated or foreign file: say which, in one line
+        raise ValueError(f"cannot load {path!r}: the file is damaged or not a Keras model "
+                         f"({type(err).__name__}: {str(err).splitlines()[0] if str(err) else ''}).") from err
 
 
 def load_generator(run_dir):

@@ -10,7 +10,7 @@ import pytest
 import tensorflow as tf
 
 from helpers import tiny_data, tiny_model
-from tfgan_models.models import DCGAN, GANModel
+from tfgan_models.models import DCGAN
 from tfgan_models.models.dcgan import dcgan_generator
 
 

@@ -5,7 +5,6 @@ import keras
 import numpy as np
 import pytest
 
-from helpers import weights_of
 from sr_helpers import check_config_roundtrip, check_fit, check_save_reload, check_shapes, tiny_sr, train_tiny_run
 from tfgan_models.losses import relativistic_average_discriminator_loss, relativistic_average_generator_loss
 from tfgan_models.models.esrgan import rrdb_generator

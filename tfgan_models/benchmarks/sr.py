@@ -36,7 +36,7 @@ from tfgan_models.benchmarks import fmt, machine_info, render, resolve_seeds, su
 from tfgan_models.benchmarks.export import latency_ms
 from tfgan_models.data.paired import eval_images
 from tfgan_models.export import export_run, tflite
-from tfgan_models.metrics.sr import psnr, score_images
+from tfgan_models.metrics.sr import score_images
 
 MODELS = (("srresnet", "demo"), ("srresnet", "mobile"))
 FULL_BUDGET_S, QUICK_BUDGET_S = 600.0, 120.0

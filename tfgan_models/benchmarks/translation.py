@@ -36,7 +36,6 @@ B; the mobile translator <= 3 GMACs and fp16 <= 300 ms with 2 threads.
 
 import os
 import tempfile
-import time
 
 import keras
 import numpy as np

@@ -39,7 +39,7 @@ from tfgan_models.losses import (
     non_saturating_generator_loss,
 )
 from tfgan_models.models.gan_model import GANModel
-from tfgan_models.registry import optimizer, register_variant
+from tfgan_models.registry import register_variant
 
 
 def _bn_act(x, act):

@@ -23,6 +23,7 @@ Rules (what a README block must satisfy):
 Test ids are ``block<N>-<first line>``; a failure names its README.md line.
 """
 
+import ast
 import linecache
 import os
 import re
@@ -112,8 +113,9 @@ def _needs(source):
     return [name.strip() for name in match.group("names").split(",")] if match else []
 
 
-def _capped_fit(original):
+def _capped_fit(original, calls):
     def fit(self, *args, **kwargs):
+        calls.append(type(self).__name__)
         if len(args) > 3:  # fit(x, y, batch_size, epochs, ...): make epochs a keyword
             kwargs["epochs"] = args[3]
             args = args[:3] + args[4:]
@@ -151,17 +153,25 @@ def test_readme_block(block, tmp_path, monkeypatch):
             pytest.skip(f"README.md:{line} (block {index}) needs {name}: {reason}")
 
     monkeypatch.chdir(tmp_path)
-    monkeypatch.setattr(keras.Model, "fit", _capped_fit(keras.Model.fit))
+    fit_calls = []
+    monkeypatch.setattr(keras.Model, "fit", _capped_fit(keras.Model.fit, fit_calls))
     keras.backend.clear_session()
     filename = f"README.md block {index} (line {line})"
     linecache.cache[filename] = (len(source), None, source.splitlines(True), filename)  # tracebacks show it
+    namespace = {"__name__": f"readme_block{index}"}
     try:
-        exec(compile(source, filename, "exec"), {"__name__": f"readme_block{index}"})
+        exec(compile(source, filename, "exec"), namespace)
     except Exception as error:
         frames = [f for f in traceback.extract_tb(error.__traceback__) if f.filename == filename]
         if frames:
             error.add_note(f"at README.md:{line + frames[-1].lineno - 1}")
         raise
+    # The block ran to its end: every name it assigns at top level exists, and it trained what it says.
+    assigned = {t.id for node in ast.parse(source).body if isinstance(node, ast.Assign)
+                for target in node.targets for t in ast.walk(target) if isinstance(t, ast.Name)}
+    missing = sorted(assigned - set(namespace))
+    assert not missing, f"README.md:{line}: block {index} never assigned {missing}"
+    assert len(fit_calls) >= source.count(".fit("), f"README.md:{line}: block {index} trained {fit_calls}"
 
 
 def test_block_parser(tmp_path):

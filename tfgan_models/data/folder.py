@@ -15,7 +15,6 @@ def scan_folder(path):
     Raises ``FileNotFoundError`` for a missing folder and ``ValueError`` when no
     readable image is found.
     """
-    from PIL import Image
 
     if not os.path.exists(path):
         raise FileNotFoundError(f"image folder {path!r} does not exist.")
@@ -34,11 +33,9 @@ def scan_folder(path):
                 warnings.warn(f"skipping {full}: not a jpg/png/bmp/gif image file", stacklevel=2)
     files = []
     for full in candidates:
-        try:
-            with Image.open(full) as image:
-                image.load()
-        except Exception as err:  # Pillow raises many types for bad files
-            warnings.warn(f"skipping {full}: cannot be decoded as an image ({err})", stacklevel=2)
+        error = _decode_error(full)
+        if error is not None:
+            warnings.warn(f"skipping {full}: cannot be decoded as an image ({error})", stacklevel=2)
             continue
         files.append(full)
     if not files:
@@ -48,3 +45,22 @@ def scan_folder(path):
     index = {name: i for i, name in enumerate(class_names)}
     labels = [index.get(t, -1) for t in tops]
     return files, labels, class_names
+
+
+_VERDICTS = {}  # (path, size, mtime) -> decode error or None: a run scans its folder twice (info, pipeline)
+
+
+def _decode_error(path):
+    """``None`` when Pillow fully decodes ``path``, else the error; remembered while the file is unchanged."""
+    from PIL import Image
+
+    stat = os.stat(path)
+    key = (path, stat.st_size, stat.st_mtime_ns)
+    if key not in _VERDICTS:
+        try:
+            with Image.open(path) as image:
+                image.load()
+            _VERDICTS[key] = None
+        except Exception as err:  # Pillow raises many types for bad files
+            _VERDICTS[key] = err
+    return _VERDICTS[key]

@@ -30,6 +30,8 @@ import math
 import keras
 import tensorflow as tf
 
+from tfgan_models.inputs import MAX_RESAMPLES
+
 MIN_SIDE = 3  # smallest image side the serving signatures accept
 
 
@@ -41,13 +43,6 @@ def to_unit(x):
 def unit_to_uint8(x):
     """[0, 1] float -> uint8, rounding then clipping (as ``tfgan_models.data.to_uint8``)."""
     return tf.cast(tf.clip_by_value(tf.round(x * 255.0), 0.0, 255.0), tf.uint8)
-
-
-def seed_latents(seed, latent_dim):
-    """int64 seeds (B,) -> z (B, latent_dim): one stateless N(0, I) draw per seed."""
-    from tfgan_models.inputs import GeneratorInput
-
-    return seed_draws(seed, GeneratorInput.normal("z", latent_dim), 0)
 
 
 def seed_draws(seed, spec, stream):
@@ -64,7 +59,7 @@ def seed_draws(seed, spec, stream):
             return tf.random.stateless_uniform(shape, key, spec.low, spec.high)
         x = tf.random.stateless_normal(shape, key)
         if spec.prior == "truncated_normal":  # resample outside the threshold, as GeneratorInput.sample
-            for i in range(16):
+            for i in range(MAX_RESAMPLES):
                 again = tf.random.stateless_normal(shape, tf.stack([s, tf.cast(stream + 1000 * (i + 1), tf.int64)]))
                 x = tf.where(tf.abs(x) > spec.threshold, again, x)
             x = tf.clip_by_value(x, -spec.threshold, spec.threshold)

@@ -33,9 +33,6 @@ from tfgan_models.runs import load_generator
 _NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]*$")
 
 
-Input = GeneratorInput  # the name export used before inputs were declared by the models
-
-
 @dataclasses.dataclass
 class Source:
     """A generator ready to export. ``settings`` is the run's (``None`` for a bare model)."""
@@ -165,10 +162,7 @@ def _check_declared(generator, declared):
         if spec.prior in ("text", "image"):
             raise ValueError(f"input {spec.name!r} ({spec.prior}) of {generator.name!r}: this export handles "
                              "latent inputs (noise, labels, codes, masks, noise maps).")
-    names = [s.name for s in declared]
-    if len(set(names)) != len(names) or "seed" in names:
-        raise ValueError(f"the inputs of {generator.name!r} need distinct names other than 'seed': {names}.")
-    return list(declared)
+    return _distinct_names(generator, list(declared))
 
 
 def latent_inputs(generator, settings=None):
@@ -191,6 +185,11 @@ def latent_inputs(generator, settings=None):
         else:
             raise ValueError(f"cannot export input {name!r} ({dtype} {tensor.shape}) of {generator.name!r}: "
                              "conditions must be int class indices (B,) or float codes (B, C).")
+    return _distinct_names(generator, specs)
+
+
+def _distinct_names(generator, specs):
+    """``specs``, or an error when two share a name or one is called ``seed`` (the seed signature's input)."""
     names = [s.name for s in specs]
     if len(set(names)) != len(names) or "seed" in names:
         raise ValueError(f"the inputs of {generator.name!r} need distinct names other than 'seed': {names}.")

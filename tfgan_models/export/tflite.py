@@ -64,7 +64,7 @@ def io_spec(source, input_size):
     """The I/O contract recorded in the export report."""
     if source.kind == "latent":
         h, w, c = source.output_shape
-        inputs = {i.name: {"dtype": i.dtype, "shape": [1, *i.shape], "range": _range(i)} for i in source.inputs}
+        inputs = {i.name: {"dtype": i.dtype, "shape": [1, *i.shape], "range": i.value_range()} for i in source.inputs}
     else:
         h, w, c = input_size[0] * source.scale, input_size[1] * source.scale, source.output_shape[-1]
         inputs = {"images": {"dtype": "float32", "shape": [1, *input_size, source.channels_in],
@@ -72,10 +72,6 @@ def io_spec(source, input_size):
     outputs = {"images": {"dtype": "float32", "shape": [1, int(h), int(w), int(c)], "range": "[0, 1]",
                           "layout": "NHWC, RGB" if c == 3 else "NHWC"}}
     return {"signature": SIGNATURE, "inputs": inputs, "outputs": outputs}
-
-
-def _range(spec):
-    return spec.value_range()
 
 
 def write_fixed_saved_model(source, input_size, path):

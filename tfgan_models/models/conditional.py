@@ -60,8 +60,7 @@ class ConditionalGANModel(GANModel):
 
     def sample_labels(self, batch):
         """Fake-data labels, uniform over the classes, drawn like all noise (replica-exact)."""
-        u = self.noise((batch,), distribution="uniform")
-        return ops.minimum(ops.cast(ops.floor(u * self.num_classes), "int32"), self.num_classes - 1)
+        return self.draw(self.generator_inputs()[1], batch)
 
     def traversal(self, code="labels", rows=1, seed=0):
         """A grid with one row per noise vector and one column per class.

@@ -173,10 +173,8 @@ class InfoGAN(GANModel):
 
     def sample_codes(self, batch):
         """c_1 ~ Cat(K) and c_2.. ~ U(-1, 1), drawn like all noise (replica-exact)."""
-        u = self.noise((batch,), distribution="uniform")
-        categorical = tf.minimum(tf.cast(tf.floor(u * self.num_categories), tf.int32), self.num_categories - 1)
-        continuous = self.noise((batch, self.num_continuous), distribution="uniform") * 2.0 - 1.0
-        return categorical, continuous
+        _, categorical, continuous = self.generator_inputs()
+        return self.draw(categorical, batch), self.draw(continuous, batch)
 
     def info_loss(self, q_categorical, q_continuous, categorical, continuous):
         """-L_I up to a constant: categorical NLL plus fixed-variance Gaussian NLL."""

@@ -121,10 +121,7 @@ def train(settings, out, overwrite=False, verbose="auto", callbacks=()):
             continue
         epochs = _phase_epochs(phase, settings)
         if phase is not None:
-            model.enter_phase(phase)
-            if phase.reset_optimizers and index > 0:
-                model.reset_optimizers()
-            model.train_function = None  # the step is traced anew for the phase's shapes
+            model.begin_phase(index, phase)
             history_log.extra = {"phase": phase.name}
         dataset, steps = training_data(model, settings, *(
             (phase.data_shape, phase.batch_size, phase.steps_per_epoch) if phase is not None else ()))

@@ -282,6 +282,14 @@ class GenerativeModel(keras.Model):
     def enter_phase(self, phase):
         """Reconfigures the model for ``phase`` (a :class:`Phase`); subclasses with phases override."""
 
+    def begin_phase(self, index, phase):
+        """Enters phase ``index``: the model's own settings, fresh optimizers if it asks (not for the
+        first phase, whose optimizers are new), and a step traced anew for its shapes."""
+        self.enter_phase(phase)
+        if phase.reset_optimizers and index > 0:
+            self.reset_optimizers()
+        self.train_function = None
+
     def fit_phases(self, dataset_for, callbacks=None, **fit_kwargs):
         """Trains every phase in order from Python: ``dataset_for(phase)`` gives each phase's repeated dataset.
 
@@ -294,10 +302,7 @@ class GenerativeModel(keras.Model):
         if not phases:
             raise ValueError(f"{type(self).__name__} declares no phases: train it with fit().")
         for index, phase in enumerate(phases):
-            self.enter_phase(phase)
-            if phase.reset_optimizers and index > 0:
-                self.reset_optimizers()
-            self.train_function = None
+            self.begin_phase(index, phase)
             histories.append(self.fit(dataset_for(phase), epochs=offset + phase.epochs, initial_epoch=offset,
                                       steps_per_epoch=phase.steps_per_epoch, callbacks=callbacks, **fit_kwargs))
             offset += phase.epochs

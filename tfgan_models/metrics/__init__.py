@@ -10,8 +10,9 @@ from tfgan_models.metrics.digits import DigitsEvaluator, frechet_distance, frech
 from tfgan_models.metrics.fid import FrechetInceptionDistance
 from tfgan_models.metrics.kid import KernelInceptionDistance
 from tfgan_models.metrics.mixtures import kl_to_uniform, mixture_scores
+from tfgan_models.metrics.mnist import IndependentMnistJudge, MnistEvaluator
 from tfgan_models.metrics.precision_recall import PrecisionRecall
 
 __all__ = ["ConditionalAccuracy", "DigitsEvaluator", "FrechetInceptionDistance", "InceptionScore",
-           "KernelInceptionDistance", "PrecisionRecall", "frechet_distance", "frechet_distance_from_moments",
-           "kl_to_uniform", "mixture_scores"]
+           "IndependentMnistJudge", "KernelInceptionDistance", "MnistEvaluator", "PrecisionRecall",
+           "frechet_distance", "frechet_distance_from_moments", "kl_to_uniform", "mixture_scores"]

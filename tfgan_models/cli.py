@@ -55,6 +55,9 @@ def _parser():
                              "sample or one for all, e.g. --input labels=3 or --input continuous=0.5,-1")
     sample.add_argument("--traverse", help="a traversal grid: 'labels' (cGAN, AC-GAN), "
                                            "'categorical' or 'continuous:I' (InfoGAN)")
+    sample.add_argument("--truncation", help="truncation trick: redraw |z_i| above this threshold, e.g. 0.5; "
+                                             "a comma list (e.g. none,2,1,0.5) makes one row per threshold "
+                                             "from the same seed and labels")
 
     export = sub.add_parser(
         "export", help="export a run to a TF Serving SavedModel and TFLite files, with parity gates",
@@ -106,12 +109,12 @@ def _parser():
     interpolate.add_argument("--overwrite", action="store_true", help="replace a run in --out")
 
     bench = sub.add_parser("bench", help="run a benchmark suite")
-    bench.add_argument("suite", help="mixtures, digits, pipeline, conditional, export, sr or translation")
+    bench.add_argument("suite", help="mixtures, digits, pipeline, conditional, export, sr, translation or biggan")
     bench.add_argument("--quick", action="store_true", help="one seed, short budget")
     bench.add_argument("--seeds", type=int, help="number of seeds (default: 3, or 1 with --quick)")
     bench.add_argument("--json", help="write the results to this JSON file")
     bench.add_argument("--runs", help="comma-separated run directories to measure instead of training "
-                                      "(conditional and export suites)")
+                                      "(conditional, export, translation and biggan suites)")
     return parser
 
 
@@ -166,8 +169,16 @@ def _sample(args):
             inputs[name] = [float(v) for v in text.split(",")]
         except ValueError:
             raise ValueError(f"--input {name}: values must be comma-separated numbers, received {text!r}.") from None
+    truncation = None
+    if args.truncation:
+        try:
+            truncation = [None if v.strip().lower() == "none" else float(v) for v in args.truncation.split(",")]
+        except ValueError:
+            raise ValueError(f"--truncation takes thresholds > 0 or 'none', comma-separated; received "
+                             f"{args.truncation!r}.") from None
     array = runs.sample(args.run_dir, n=args.n, seed=args.seed, out=args.out, labels=labels,
-                        traverse=args.traverse, inputs=inputs)
+                        traverse=args.traverse, inputs=inputs,
+                        truncation=truncation[0] if truncation and len(truncation) == 1 else truncation)
     if array.ndim == 3:  # image-to-image variants write one before/after picture
         print(f"wrote a before/after picture to {args.out}")
     else:
@@ -246,8 +257,9 @@ def _bench(args):
     if args.suite not in SUITES:
         raise ValueError(f"unknown benchmark suite {args.suite!r}; known suites: {', '.join(sorted(SUITES))}.")
     extra = {"run_dirs": args.runs.split(",")} if args.runs else {}
-    if extra and args.suite not in ("conditional", "export", "translation"):
-        raise ValueError(f"--runs applies to the conditional, export and translation suites, not {args.suite!r}.")
+    if extra and args.suite not in ("conditional", "export", "translation", "biggan"):
+        raise ValueError(f"--runs applies to the conditional, export, translation and biggan suites, "
+                         f"not {args.suite!r}.")
     results = SUITES[args.suite](quick=args.quick, seeds=args.seeds, **extra)
     print(format_table(args.suite, results))
     if args.json:
@@ -304,7 +316,7 @@ def main(argv=None):
     os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
     args = _parser().parse_args(argv)
     _import_tensorflow_quietly()
-    from tfgan_models.callbacks import NonFiniteLossError
+    from tfgan_models.callbacks import NonFiniteLossError, TrainingCollapseError
 
     try:
         if args.command == "list":
@@ -323,7 +335,7 @@ def main(argv=None):
             _interpolate(args)
         else:
             _bench(args)
-    except NonFiniteLossError as err:
+    except (NonFiniteLossError, TrainingCollapseError) as err:
         print(f"tfgan: {err}", file=sys.stderr)
         return 1
     except (ValueError, FileNotFoundError, NotADirectoryError) as err:

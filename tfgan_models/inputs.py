@@ -165,13 +165,7 @@ class GeneratorInput:
         if self.prior in ("normal", "noise_image"):
             return rng.standard_normal(shape).astype("float32")
         if self.prior == "truncated_normal":
-            x = rng.standard_normal(shape)
-            for _ in range(MAX_RESAMPLES):
-                outside = np.abs(x) > self.threshold
-                if not outside.any():
-                    break
-                x[outside] = rng.standard_normal(int(outside.sum()))
-            return np.clip(x, -self.threshold, self.threshold).astype("float32")
+            return truncate(rng.standard_normal(shape), self.threshold, rng)
         if self.prior == "uniform":
             return rng.uniform(self.low, self.high, shape).astype("float32")
         raise ValueError(f"input {self.name!r} ({self.prior}) has no prior to draw from: give it explicitly.")
@@ -236,6 +230,22 @@ class GeneratorInput:
         if self.dtype == "float32" and array.size and not np.all(np.isfinite(array)):
             raise ValueError(f"input {self.name!r} holds NaN or infinite values.")
         return np.ascontiguousarray(array)
+
+
+def truncate(x, threshold, rng):
+    """The truncation trick (Brock et al. 2018, sec. 3.1): entries of N(0, 1) draws ``x`` with
+    ``|x| > threshold`` are redrawn with ``rng`` until inside (clipped after ``MAX_RESAMPLES`` rounds);
+    entries already inside are kept, so the same seed gives the same z wherever it was inside."""
+    threshold = float(threshold)
+    if not threshold > 0:
+        raise ValueError(f"the truncation threshold must be > 0, received {threshold!r}.")
+    x = np.array(x, dtype="float64")
+    for _ in range(MAX_RESAMPLES):
+        outside = np.abs(x) > threshold
+        if not outside.any():
+            break
+        x[outside] = rng.standard_normal(int(outside.sum()))
+    return np.clip(x, -threshold, threshold).astype("float32")
 
 
 def _shape(dim):

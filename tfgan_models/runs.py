@@ -131,6 +131,7 @@ def train(settings, out, overwrite=False, verbose="auto", callbacks=()):
             NaNGuard(checkpoint_hint=f"The last good checkpoint is kept at {model_path}; "
                                      "rerunning the same command resumes from the last completed epoch."),
             *_schedule(model, offset + epochs),
+            *_model_callbacks(model, out),
             *callbacks,  # before the writers below, so metrics they log reach history.json
             SampleGrid(os.path.join(out, "samples"), log_dir=os.path.join(out, "logs")),
             AtomicCheckpoint(model_path, os.path.join(out, "generator.keras")),
@@ -165,6 +166,19 @@ def _schedule(model, epochs):
 
         return [LinearDecay(epochs - epochs // 2, epochs // 2)]
     return []
+
+
+def _model_callbacks(model, out):
+    """Callbacks a variant asks for by attribute: ``collapse_patience`` (stop at a collapse, keeping the
+    weights from before it) and ``standing_stats`` (recompute batch-norm statistics before each checkpoint)."""
+    from tfgan_models.callbacks import CollapseDetector, StandingStatistics
+
+    found = []
+    if getattr(model, "collapse_patience", 0):
+        found.append(CollapseDetector(patience=model.collapse_patience, checkpoint_dir=out))
+    if getattr(model, "standing_stats", 0):
+        found.append(StandingStatistics(model.standing_stats))
+    return found
 
 
 def _roundtrip(settings):
@@ -202,7 +216,7 @@ def load_model(run_dir):
     return _load_run_file(run_dir, "model.keras")
 
 
-def sample(run_dir, n=64, seed=0, out="samples.png", labels=None, traverse=None, inputs=None):
+def sample(run_dir, n=64, seed=0, out="samples.png", labels=None, traverse=None, inputs=None, truncation=None):
     """Writes samples of a run: ``.png`` a grid, ``.npy`` uint8 ``(N, H, W, C)``
     (2-D points: float32 ``(N, 2)``). Returns the array written or pictured.
 
@@ -211,7 +225,9 @@ def sample(run_dir, n=64, seed=0, out="samples.png", labels=None, traverse=None,
     cGAN/AC-GAN; ``categorical`` or ``continuous:I`` for InfoGAN), one row per
     fixed noise vector, as in the InfoGAN paper's figures. ``inputs``: generator
     inputs by name (``model.generator_inputs()``), one value per sample or one
-    value (or row) for all.
+    value (or row) for all. ``truncation``: a threshold for the truncation trick, or a list of
+    thresholds (``None`` for none) giving one row of ``n`` samples each, from the same seed and
+    conditions: the truncation trade-off in one picture.
     """
     if int(n) < 1:
         raise ValueError(f"--n must be >= 1, received {n}.")
@@ -228,6 +244,8 @@ def sample(run_dir, n=64, seed=0, out="samples.png", labels=None, traverse=None,
         write_bytes(out, encode_png(picture))
         return picture
     if traverse is not None:
+        if truncation is not None:
+            raise ValueError("--traverse and --truncation cannot be combined: a traversal fixes z.")
         if not hasattr(model, "traversal"):
             raise ValueError(f"{type(model).__name__} has no codes or labels to traverse.")
         samples, cols = model.traversal(traverse, rows=max(1, int(n) // 10), seed=int(seed))
@@ -240,7 +258,10 @@ def sample(run_dir, n=64, seed=0, out="samples.png", labels=None, traverse=None,
             if name not in specs:
                 raise ValueError(f"{type(model).__name__} has the inputs {', '.join(specs)}; received {name!r}.")
             conditions[name] = _per_sample(specs[name], value, int(n))
-        samples = model.generate(int(n), seed=int(seed), **conditions)
+        thresholds = list(truncation) if isinstance(truncation, (list, tuple)) else [truncation]
+        cols = int(n) if len(thresholds) > 1 else None
+        samples = np.concatenate([model.generate(int(n), seed=int(seed), truncation=t, **conditions)
+                                  for t in thresholds])
     if out.endswith(".npy"):
         array = samples if samples.ndim == 2 else data_lib.to_uint8(samples)
         with open(out + ".tmp", "wb") as f:

@@ -105,7 +105,7 @@ def _runner(name):
     return run
 
 
-_SUITE_NAMES = ("mixtures", "digits", "pipeline", "conditional", "export", "sr", "translation")
+_SUITE_NAMES = ("mixtures", "digits", "pipeline", "conditional", "export", "sr", "translation", "biggan")
 SUITES = {name: _runner(name) for name in _SUITE_NAMES}
 
 

@@ -134,6 +134,8 @@ def check_saved_model(loaded, source):
         if not np.array_equal(by_seed["images"][0].numpy(), by_seed["images"][2].numpy()):
             raise GateError("the seed signature is not deterministic: seed 0 gave two different images.")
         result["max_abs_diff"] = max(result["max_abs_diff"], seeded["max_abs_diff"])
+        if "truncated" in sigs:
+            result["max_abs_diff"] = max(result["max_abs_diff"], _check_truncated(sigs, source, conditions, by_seed))
     else:
         result = _check_image_signatures(sigs, source, "serving_default", "bytes")
         if source.reverse is not None:
@@ -143,6 +145,21 @@ def check_saved_model(loaded, source):
             back = _check_image_signatures(sigs, source.reverse, "b_to_a", "b_to_a_bytes")
             result["max_abs_diff"] = max(result["max_abs_diff"], back["max_abs_diff"])
     return judge("the SavedModel", "saved_model", result)
+
+
+def _check_truncated(sigs, source, conditions, by_seed):
+    """The ``truncated`` signature: |z| within each threshold, the seed's own z where no entry was outside,
+    and its images equal to Keras on the z it returns."""
+    thresholds = np.array([0.5, 1e3, 0.5], "float32")
+    out = sigs["truncated"](seed=tf.constant([0, 1, 0], tf.int64), truncation=tf.constant(thresholds), **conditions)
+    z = out["z"].numpy()
+    if np.any(np.abs(z) > thresholds[:, None] + 1e-6):
+        raise GateError("the truncated signature returns z outside its truncation threshold.")
+    if not np.array_equal(z[1], by_seed["z"].numpy()[1]):
+        raise GateError("the truncated signature with a threshold no draw exceeds differs from the seed signature.")
+    noise = {i.name: out[i.name if i.name in out else "z"].numpy() for i in source.inputs if i.role == "noise"}
+    inputs = {**{k: v.numpy() for k, v in conditions.items()}, **noise}
+    return figures(keras_unit(source, inputs), out["images_float"].numpy())["max_abs_diff"]
 
 
 def _check_image_signatures(sigs, source, images_signature, bytes_signature):

@@ -7,6 +7,10 @@ Latent generators::
     seed             seed int64 [None] (+ the same conditions)
                      -> images, images_float, z float32 [None, latent_dim]
                      one deterministic image per seed: z = stateless_normal(seed=(seed, 0))
+    truncated        seed int64 [None], truncation float32 [None] (+ the same conditions)
+                     -> the same outputs; z drawn as for ``seed``, then entries with
+                     |z_i| > truncation redrawn (the truncation trick of BigGAN); only
+                     for generators whose z is N(0, I)
 
 Conditions are the generator's other inputs under their own names (cGAN and
 AC-GAN ``labels``; InfoGAN ``categorical`` and ``continuous``); class
@@ -45,27 +49,34 @@ def unit_to_uint8(x):
     return tf.cast(tf.clip_by_value(tf.round(x * 255.0), 0.0, 255.0), tf.uint8)
 
 
-def seed_draws(seed, spec, stream):
+def seed_draws(seed, spec, stream, truncation=None):
     """int64 seeds (B,) -> (B, *spec.shape): one stateless draw from ``spec``'s prior per seed.
 
     Stream ``i`` uses the stateless seed ``(seed, i)``: the first noise input (z) is
     ``stateless_normal(seed=(seed, 0))`` as the ``seed`` signature always drew it.
+    ``truncation`` (float32 (B,)): thresholds of the truncation trick for a normal input;
+    entries inside keep the untruncated draw.
     """
     shape = list(spec.shape)
+    threshold = spec.threshold if spec.prior == "truncated_normal" else None
 
-    def one(s):
+    def truncated(s, x, t):  # resample outside the threshold, as GeneratorInput.sample does
+        for i in range(MAX_RESAMPLES):
+            again = tf.random.stateless_normal(shape, tf.stack([s, tf.cast(stream + 1000 * (i + 1), tf.int64)]))
+            x = tf.where(tf.abs(x) > t, again, x)
+        return tf.clip_by_value(x, -t, t)
+
+    def one(args):
+        s, t = args
         key = tf.stack([s, tf.fill([], tf.cast(stream, tf.int64))])
         if spec.prior == "uniform":
             return tf.random.stateless_uniform(shape, key, spec.low, spec.high)
         x = tf.random.stateless_normal(shape, key)
-        if spec.prior == "truncated_normal":  # resample outside the threshold, as GeneratorInput.sample
-            for i in range(MAX_RESAMPLES):
-                again = tf.random.stateless_normal(shape, tf.stack([s, tf.cast(stream + 1000 * (i + 1), tf.int64)]))
-                x = tf.where(tf.abs(x) > spec.threshold, again, x)
-            x = tf.clip_by_value(x, -spec.threshold, spec.threshold)
-        return x
+        return x if threshold is None and truncation is None else truncated(s, x, t)
 
-    return tf.map_fn(one, tf.cast(seed, tf.int64), fn_output_signature=tf.TensorSpec(shape, tf.float32))
+    seed = tf.cast(seed, tf.int64)
+    t = truncation if truncation is not None else tf.fill(tf.shape(seed), float(threshold or 0.0))
+    return tf.map_fn(one, (seed, t), fn_output_signature=tf.TensorSpec(shape, tf.float32))
 
 
 def reflect_pad_to_multiple(x, multiple):
@@ -143,19 +154,30 @@ def latent_functions(generator, inputs):
         y = to_unit(call_generator(generator, _checked(inputs, tensors)))  # (B, H, W, C) in [0, 1]
         return {"images": unit_to_uint8(y), "images_float": y}
 
-    def from_seed(seed, *given):
-        drawn = {spec.name: seed_draws(seed, spec, stream) for stream, spec in enumerate(noise)}
+    def from_seed(seed, *given, truncation=None):
+        drawn = {spec.name: seed_draws(seed, spec, stream, truncation if stream == 0 else None)
+                 for stream, spec in enumerate(noise)}
         by_name = {**drawn, **{spec.name: t for spec, t in zip(conditions, given)}}
         out = serve(*[by_name[i.name] for i in inputs])
         extra = {name: t for name, t in drawn.items() if name not in out}
         return {**out, **extra, "z": drawn[noise[0].name]}
 
+    def from_seed_truncated(seed, truncation, *given):
+        check = tf.debugging.Assert(tf.reduce_all(truncation > 0.0), ["truncation thresholds must be > 0"])
+        with tf.control_dependencies([check]):
+            truncation = tf.identity(truncation)
+        return from_seed(seed, *given, truncation=truncation)
+
     specs = {i.name: tf.TensorSpec([None, *i.shape], i.dtype, name=i.name) for i in inputs}
     seed_spec = [tf.TensorSpec([None], tf.int64, name="seed")] + [specs[i.name] for i in conditions]
-    return {
+    functions = {
         "serving_default": tf.function(serve, input_signature=list(specs.values())),
         "seed": tf.function(from_seed, input_signature=seed_spec),
     }
+    if noise[0].prior == "normal" and inputs[0] is noise[0]:  # z ~ N(0, I): the truncation trick applies
+        functions["truncated"] = tf.function(from_seed_truncated, input_signature=[
+            seed_spec[0], tf.TensorSpec([None], tf.float32, name="truncation"), *seed_spec[1:]])
+    return functions
 
 
 def image_functions(generator, channels, multiple, scale):

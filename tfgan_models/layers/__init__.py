@@ -1,6 +1,8 @@
 """Layers shared by two or more variants."""
 
+from tfgan_models.layers.biggan import ConditionalBatchNorm, OrthogonalRegularizer, Projection, SelfAttention, sn
 from tfgan_models.layers.conditioning import LabelMaps, OneHot
 from tfgan_models.layers.maxout import Maxout
 
-__all__ = ["LabelMaps", "Maxout", "OneHot"]
+__all__ = ["ConditionalBatchNorm", "LabelMaps", "Maxout", "OneHot", "OrthogonalRegularizer", "Projection",
+           "SelfAttention", "sn"]

@@ -14,7 +14,7 @@ from keras import ops
 from keras.src.saving import serialization_lib
 import tensorflow as tf
 
-from tfgan_models.inputs import GeneratorInput
+from tfgan_models.inputs import GeneratorInput, truncate
 from tfgan_models.models.networks import check_network
 
 _SHORT = {"generator": "g", "discriminator": "d"}
@@ -317,7 +317,7 @@ class GenerativeModel(keras.Model):
     def call(self, inputs, training=False):
         return self.inference_generator(inputs, training=training)
 
-    def generator_arrays(self, n=None, seed=None, **given):
+    def generator_arrays(self, n=None, seed=None, truncation=None, **given):
         """``[array per generator input]`` for ``n`` samples: ``given`` ones checked, the rest drawn.
 
         Defaults: the first input, when it is N(0, I) noise, is ``keras.random.normal((n, ...),
@@ -326,6 +326,10 @@ class GenerativeModel(keras.Model):
         categorical inputs with ``cycle`` go 0, 1, ..., K-1, 0, ..., other categorical inputs are
         uniform draws. Condition draws are made whether or not the input is given, so giving one
         input never changes the values drawn for the others.
+
+        ``truncation`` (> 0): the truncation trick (Brock et al. 2018): entries of the drawn z with
+        ``|z_i| > truncation`` are redrawn (:func:`~tfgan_models.inputs.truncate`); the others keep
+        their values, so one seed gives the same z at every threshold wherever it was inside.
         """
         specs = list(self.generator_inputs())
         names = [s.name for s in specs]
@@ -342,6 +346,11 @@ class GenerativeModel(keras.Model):
         if int(n) < 1:
             raise ValueError(f"generate() needs n >= 1, received n={n!r}.")
         n = int(n)
+        if truncation is not None and not (specs[0].prior == "normal" and specs[0].role == "noise"):
+            raise ValueError(f"{type(self).__name__} has no N(0, I) z to truncate (its first input is "
+                             f"{specs[0].name!r}, {specs[0].prior}).")
+        if truncation is not None and specs[0].name in given:
+            raise ValueError(f"give either {specs[0].name}= or truncation=, not both: truncation draws z.")
         conditions = np.random.RandomState(0 if seed is None else seed)
         noise = np.random.RandomState(seed)
         arrays = []
@@ -349,6 +358,8 @@ class GenerativeModel(keras.Model):
             if i == 0 and spec.prior == "normal":
                 default = None if spec.name in given else ops.convert_to_numpy(
                     keras.random.normal((n, *spec.shape), seed=seed))
+                if truncation is not None and default is not None:
+                    default = truncate(default, truncation, np.random.RandomState(seed))
             elif spec.prior == "categorical":
                 # Drawn even when given, so giving one input never changes the draws of the others.
                 default = (np.arange(n) % spec.classes).astype("int32") if spec.cycle else \
@@ -360,13 +371,14 @@ class GenerativeModel(keras.Model):
             arrays.append(spec.check(given[spec.name], n) if spec.name in given else default)
         return arrays
 
-    def generate(self, n=None, seed=None, batch_size=256, **inputs):
+    def generate(self, n=None, seed=None, batch_size=256, truncation=None, **inputs):
         """Samples in [-1, 1] as a float32 NumPy array ``(n, *output shape)``.
 
         ``inputs`` by name (``z=``, ``labels=``, ...; see ``generator_inputs()``); what is not
-        given is drawn from its prior with ``seed``.
+        given is drawn from its prior with ``seed``. ``truncation``: draw z with the truncation
+        trick at that threshold (see :meth:`generator_arrays`).
         """
-        arrays = self.generator_arrays(n, seed=seed, **inputs)
+        arrays = self.generator_arrays(n, seed=seed, truncation=truncation, **inputs)
         batches = []
         for i in range(0, len(arrays[0]), int(batch_size)):
             chunk = [a[i : i + int(batch_size)] for a in arrays]

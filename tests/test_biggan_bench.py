@@ -1,0 +1,69 @@
+"""`tfgan bench biggan`: scoring a trained run, the target verdicts, the table (test-sized judges)."""
+
+import json
+
+import numpy as np
+import pytest
+
+from tfgan_models import cli, metrics
+from tfgan_models.benchmarks import biggan as bench
+from tfgan_models.benchmarks import format_table
+
+
+def _row(generator, truncation, accuracy, diversity, fd=10.0, shares=None, independent=None):
+    return {"generator": generator, "truncation": truncation, "seed": 0, "conditional_accuracy": accuracy,
+            "independent_accuracy": accuracy if independent is None else independent,
+            "intra_class_diversity": diversity, "frechet_distance": fd, "real_intra_class_diversity": 16.0,
+            "class_shares": shares if shares is not None else [0.1] * 10}
+
+
+def _curve(generator, accuracies, diversities, **kw):
+    return [_row(generator, t if t is not None else "none", a, d, **kw)
+            for t, a, d in zip(bench.THRESHOLDS, accuracies, diversities)]
+
+
+def test_verdicts_pass_and_fail_on_the_issue_targets():
+    good = _curve("raw", [0.96, 0.97, 0.98, 0.99], [15, 14, 12, 10]) + \
+        _curve("ema", [0.97, 0.98, 0.99, 0.99], [15, 13, 11, 9], fd=9.0)
+    v = bench.verdicts(good)
+    assert v["ema_at_least_raw"] and all(all(x.values()) for k, x in v.items() if k != "ema_at_least_raw")
+    bad = _curve("raw", [0.96, 0.90, 0.98, 0.99], [15, 16, 12, 10], shares=[0.02] + [0.98 / 9] * 9) + \
+        _curve("ema", [0.90, 0.95, 0.99, 0.99], [15, 13, 11, 9], fd=20.0, independent=0.8)
+    v = bench.verdicts(bad)
+    assert not v["raw"]["accuracy_does_not_fall"] and not v["raw"]["diversity_falls"]
+    assert not v["raw"]["every_class_ge_5pct"] and not v["ema"]["untruncated_accuracy_ge_95"]
+    assert not v["ema_at_least_raw"]
+
+
+@pytest.fixture(scope="module")
+def small_judges(tmp_path_factory):
+    cache = tmp_path_factory.mktemp("mnist_cache")
+    return (metrics.MnistEvaluator(32, cache_dir=cache, train_size=2000, epochs=1),
+            metrics.IndependentMnistJudge(32, train_size=2000))
+
+
+def test_scoring_a_trained_run(tmp_path, small_judges, monkeypatch):
+    run = str(tmp_path / "run")
+    assert cli.main(["train", "biggan", "--preset", "tiny", "--out", run]) == 0
+    monkeypatch.setattr(metrics, "MnistEvaluator", lambda size: small_judges[0])
+    monkeypatch.setattr(metrics, "IndependentMnistJudge", lambda size: small_judges[1])
+    monkeypatch.setattr(bench, "PER_CLASS", 4)
+    logged = []
+    results = bench.run(run_dirs=[run], log=logged.append)
+    rows = results["rows"]
+    assert [(r["generator"], r["truncation"]) for r in rows] == [
+        (g, t) for g in ("raw", "ema") for t in ("none", 2.0, 1.0, 0.5)]
+    for r in rows:
+        assert 0.0 <= r["conditional_accuracy"] <= 1.0 and 0.0 <= r["independent_accuracy"] <= 1.0
+        assert r["intra_class_diversity"] > 0 and np.isfinite(r["frechet_distance"])
+    assert len(rows[0]["class_shares"]) == 10 and len(logged) == len(rows)
+    json.loads(json.dumps(results))
+    table = format_table("biggan", results)
+    assert "accuracy (PCA+kNN)" in table and "CIFAR-10 IS 9.22" in table
+
+
+def test_runs_of_another_variant_are_refused(tmp_path, capsys):
+    run = str(tmp_path / "dc")
+    assert cli.main(["train", "dcgan", "--preset", "tiny", "--out", run]) == 0
+    assert cli.main(["bench", "biggan", "--runs", run]) == 2
+    assert "scores biggan runs" in capsys.readouterr().err

@@ -177,6 +177,9 @@ def main(argv=None):
     parser.add_argument("model", help="model name (the folder under export/models)")
     parser.add_argument("--seed", type=int, nargs="+", help="latent generators: one image per seed")
     parser.add_argument("--labels", type=int, nargs="+", help="conditional generators: one label per seed")
+    parser.add_argument("--truncation", type=float,
+                        help="latent generators with N(0, I) z: the truncation trick at this threshold "
+                             "(signature 'truncated'), e.g. 0.5")
     parser.add_argument("--image", nargs="+", help="image-to-image generators: PNG/JPEG files")
     parser.add_argument("--reverse", action="store_true",
                         help="two-way translators (CycleGAN, DiscoGAN): translate b -> a (signature b_to_a_bytes)")
@@ -193,6 +196,11 @@ def main(argv=None):
         inputs = {"image_bytes": [open(p, "rb").read() for p in args.image]}
     else:
         signature, inputs = "seed", {"seed": np.asarray(args.seed, "int64")}
+        if args.truncation is not None:
+            if not args.truncation > 0:
+                parser.error(f"--truncation must be > 0, received {args.truncation}")
+            signature = "truncated"
+            inputs["truncation"] = np.full(len(args.seed), args.truncation, "float32")
         if args.labels:
             inputs["labels"] = np.resize(np.asarray(args.labels, "int32"), len(args.seed))
     if args.grpc:

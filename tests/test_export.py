@@ -123,6 +123,8 @@ def test_layout_and_report(exported):
     assert sigs["serving_default"]["inputs"] == {"z": {"dtype": "float32", "shape": [None, 8]}}
     assert sigs["serving_default"]["outputs"]["images"] == {"dtype": "uint8", "shape": [None, 8, 8, 1]}
     assert sigs["seed"]["inputs"] == {"seed": {"dtype": "int64", "shape": [None]}}
+    assert sigs["truncated"]["inputs"] == {"seed": {"dtype": "int64", "shape": [None]},
+                                           "truncation": {"dtype": "float32", "shape": [None]}}
     for q in QUANTS:
         t = entry["tflite"][q]
         assert t["gate"]["passed"] and t["size_bytes"] == os.path.getsize(os.path.join(folder, t["path"]))
@@ -393,12 +395,17 @@ def test_client_command_against_a_rest_stand_in(exported, tmp_path):
         argv = ["dcgan-tiny", "--seed", "4", "5", "--host", "127.0.0.1", "--port", str(server.server_port),
                 "--out", str(tmp_path)]
         assert client.main(argv) == 0
+        written = np.asarray(Image.open(tmp_path / "dcgan-tiny_001.png"))
+        expected = loaded.signatures["seed"](seed=tf.constant([5], tf.int64))["images"][0, ..., 0].numpy()
+        np.testing.assert_array_equal(written, expected)
+        assert client.main(argv + ["--truncation", "0.5"]) == 0  # the truncated signature
+        written = np.asarray(Image.open(tmp_path / "dcgan-tiny_001.png"))
+        expected = loaded.signatures["truncated"](seed=tf.constant([5], tf.int64),
+                                                  truncation=tf.constant([0.5]))["images"][0, ..., 0].numpy()
+        np.testing.assert_array_equal(written, expected)
     finally:
         server.shutdown()
         server.server_close()
-    written = np.asarray(Image.open(tmp_path / "dcgan-tiny_001.png"))
-    expected = loaded.signatures["seed"](seed=tf.constant([5], tf.int64))["images"][0, ..., 0].numpy()
-    np.testing.assert_array_equal(written, expected)
 
 
 def test_deployment_kit_files():

@@ -171,6 +171,7 @@ class Projection(keras.layers.Layer):
                                    name="embed")
         self.linear, self.embed = (sn(linear), sn(embed)) if self.spectral_norm else (linear, embed)
         self.onehot = OneHot(self.num_classes, name="onehot")
+        self.onehot.build(y_shape)  # Keras builds a model under tf.distribute only when every layer is built
         self.linear.build(h_shape)
         self.embed.build((*y_shape, self.num_classes))
 

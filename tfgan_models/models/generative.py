@@ -230,7 +230,7 @@ class GenerativeModel(keras.Model):
         grads = tape.gradient(scaled, variables)
         replicas = _replicas()
         if replicas > 1:
-            grads = [None if g is None else g / replicas for g in grads]
+            grads = [_divided(g, replicas) for g in grads]
         optimizer.apply_gradients(zip(grads, variables))
         if reg is not None and name in self.reg_trackers:
             self.reg_trackers[name].update_state(reg)
@@ -385,6 +385,15 @@ class GenerativeModel(keras.Model):
             out = self.inference_generator(chunk if len(chunk) > 1 else chunk[0], training=False)
             batches.append(ops.convert_to_numpy(out))
         return np.concatenate(batches).astype("float32")
+
+
+def _divided(gradient, n):
+    """``gradient / n``; embedding lookups give ``IndexedSlices``, which do not divide."""
+    if gradient is None:
+        return None
+    if isinstance(gradient, tf.IndexedSlices):
+        return tf.IndexedSlices(gradient.values / n, gradient.indices, gradient.dense_shape)
+    return gradient / n
 
 
 def _replicas():

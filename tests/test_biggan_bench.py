@@ -42,21 +42,22 @@ def small_judges(tmp_path_factory):
             metrics.IndependentMnistJudge(32, train_size=2000))
 
 
-def test_scoring_a_trained_run(tmp_path, small_judges, monkeypatch):
-    run = str(tmp_path / "run")
-    assert cli.main(["train", "biggan", "--preset", "tiny", "--out", run]) == 0
+def test_quick_run_trains_the_demo_and_scores_it(tmp_path, small_judges, monkeypatch):
     monkeypatch.setattr(metrics, "MnistEvaluator", lambda size: small_judges[0])
     monkeypatch.setattr(metrics, "IndependentMnistJudge", lambda size: small_judges[1])
-    monkeypatch.setattr(bench, "PER_CLASS", 4)
+    monkeypatch.setattr(bench, "QUICK_STEPS", 2)
+    monkeypatch.setattr(bench, "QUICK_PER_CLASS", 4)
     logged = []
-    results = bench.run(run_dirs=[run], log=logged.append)
+    results = bench.run(quick=True, log=logged.append, out_dir=str(tmp_path))
+    assert json.load(open(tmp_path / "seed0" / "config.json"))["settings"]["preset"] == "demo"
     rows = results["rows"]
     assert [(r["generator"], r["truncation"]) for r in rows] == [
         (g, t) for g in ("raw", "ema") for t in ("none", 2.0, 1.0, 0.5)]
     for r in rows:
         assert 0.0 <= r["conditional_accuracy"] <= 1.0 and 0.0 <= r["independent_accuracy"] <= 1.0
         assert r["intra_class_diversity"] > 0 and np.isfinite(r["frechet_distance"])
-    assert len(rows[0]["class_shares"]) == 10 and len(logged) == len(rows)
+    assert len(rows[0]["class_shares"]) == 10 and len(logged) == len(rows) + 1  # + the training line
+    assert rows[0]["train_s"] > 0 and rows[0]["steps"] == 2
     json.loads(json.dumps(results))
     table = format_table("biggan", results)
     assert "accuracy (PCA+kNN)" in table and "CIFAR-10 IS 9.22" in table

@@ -17,9 +17,11 @@ say which we took:
   code); orthogonal init ("ortho") or N(0, 0.02) ("N02", the CIFAR script).
 * Hinge loss; ``discriminator_steps`` D steps per G step, each on fresh real
   data; Adam(beta_1=0, beta_2=0.999); fake labels drawn uniformly.
-* Orthogonal regularisation of G's weights, beta = 1e-4 (paper sec. 3.1) as a
-  Keras regulariser, so :meth:`GenerativeModel.apply_gradients` adds it to the
-  G step (the paper's formula; the authors' code adds half its gradient).
+* Orthogonal regularisation of G's convolution and linear kernels, beta = 1e-4
+  (paper sec. 3.1) as a Keras regulariser, so :meth:`GenerativeModel.apply_gradients`
+  adds it to the G step (the paper's formula; the authors' code adds half its
+  gradient). The code also regularises the conditional-BN gain/bias maps and the
+  attention projections; here they are left out (the shared embedding too, as there).
 * EMA of G's weights (decay 0.9999) after ``ema_start`` G steps; batch-norm
   statistics are copied, and :meth:`BigGAN.standing_statistics` recomputes them
   for the EMA weights ("standing statistics", paper app. C.1).
@@ -47,8 +49,9 @@ from tfgan_models.losses import hinge_discriminator_loss, hinge_generator_loss
 from tfgan_models.models.conditional import ConditionalGANModel
 from tfgan_models.registry import register_variant
 
-# Channel multipliers of ch per block (BigGAN.py G_arch / D_arch); 16 is ours, the 32 arch with one block fewer.
-G_ARCH = {16: [4, 4, 4], 32: [4, 4, 4, 4], 64: [16, 16, 8, 4, 2], 128: [16, 16, 8, 4, 2, 1]}  # in..., out
+# Channel multipliers of ch (BigGAN.py G_arch / D_arch). G: the 4x4 input, then each up-block's output;
+# D: each block's output and whether it halves the size. 16 is ours: the 32 arch with one block fewer.
+G_ARCH = {16: [4, 4, 4], 32: [4, 4, 4, 4], 64: [16, 16, 8, 4, 2], 128: [16, 16, 8, 4, 2, 1]}
 D_ARCH = {16: ([4, 4, 4], [True, False, False]), 32: ([4, 4, 4, 4], [True, True, False, False]),
           64: ([1, 2, 4, 8, 16], [True] * 4 + [False]), 128: ([1, 2, 4, 8, 16, 16], [True] * 5 + [False])}
 
@@ -176,12 +179,12 @@ PRESETS = {
     "cifar": dict(data="tfds:cifar10", data_shape=(32, 32, 3), num_classes=10, latent_dim=128, ch=64, shared_dim=0,
                   hierarchical=False, attention=[], init="N02", ortho_beta=0.0, discriminator_steps=4, g_lr=2e-4,
                   d_lr=2e-4, adam_epsilon=1e-8, ema_decay=0.9999, ema_start=1000, batch_size=50, epochs=500),
-    # demo: class-conditional real MNIST at 32x32 on a 2-core CPU (README: figures and time). 2,000 G steps:
-    # the EMA averages ~200 steps (0.995; the paper's 0.9999 suits 100k+ steps) from step 1,000, with
+    # demo: class-conditional real MNIST at 32x32 on a 2-core CPU (README: figures and time). 2,800 G steps:
+    # the EMA averages ~100 steps (0.99; the paper's 0.9999 suits 100k+ steps) from step 1,000, with
     # standing statistics before each checkpoint (copied raw-G statistics cost the EMA ~1 point of accuracy)
     "demo": dict(data="mnist", data_shape=(32, 32, 1), num_classes=10, latent_dim=64, ch=8, shared_dim=32,
-                 attention=[], discriminator_steps=2, g_lr=2e-4, d_lr=2e-4, adam_epsilon=1e-6, ema_decay=0.995,
-                 ema_start=1000, standing_stats=2048, batch_size=64, epochs=10, steps_per_epoch=200),
+                 attention=[], discriminator_steps=2, g_lr=2e-4, d_lr=2e-4, adam_epsilon=1e-6, ema_decay=0.99,
+                 ema_start=1000, standing_stats=2048, batch_size=64, epochs=14, steps_per_epoch=200),
     # tiny: test size
     "tiny": dict(data="digits", data_shape=(16, 16, 1), num_classes=10, latent_dim=12, ch=2, shared_dim=8,
                  attention=[16], discriminator_steps=2, ema_decay=0.9, ema_start=1, batch_size=8, epochs=1,
@@ -240,6 +243,8 @@ class BigGAN(ConditionalGANModel):
                 "d_lr": self.d_lr, "adam_epsilon": self.adam_epsilon, "standing_stats": self.standing_stats,
                 "collapse_patience": self.collapse_patience}
 
+    loss_names = ("d_loss", "g_loss", "d_real", "d_fake")  # d_real / d_fake: mean D logits of the last D step
+
     def discriminator_input_shapes(self):
         return [self.data_shape, ()]
 
@@ -270,8 +275,6 @@ class BigGAN(ConditionalGANModel):
         self.update_ema()
         return self.track(d_loss=d_loss, g_loss=g_loss, d_real=ops.mean(real_logits), d_fake=ops.mean(fake_logits))
 
-    loss_names = ("d_loss", "g_loss", "d_real", "d_fake")
-
     def standing_statistics(self, samples=2048, batch_size=256, seed=0, network=None):
         """Recomputes the batch-norm statistics of ``network`` (default: the inference generator).
 
@@ -283,7 +286,8 @@ class BigGAN(ConditionalGANModel):
         kernels, power-iteration vectors) is restored afterwards.
         """
         network = network or self.inference_generator
-        norms = [layer for layer in _all_layers(network) if isinstance(layer, keras.layers.BatchNormalization)]
+        norms = [layer for layer in network._flatten_layers(include_self=False)
+                 if isinstance(layer, keras.layers.BatchNormalization)]
         others = [w for w in network.weights if not any(w is v for n in norms for v in n.weights)]
         saved = [ops.convert_to_numpy(w) for w in others]
         momenta, trainable = [n.momentum for n in norms], network.trainable
@@ -302,10 +306,3 @@ class BigGAN(ConditionalGANModel):
             for w, value in zip(others, saved):
                 w.assign(value)
         return network
-
-
-def _all_layers(model):
-    out = []
-    for layer in model._flatten_layers(include_self=False, recursive=True):
-        out.append(layer)
-    return out

@@ -26,7 +26,7 @@ def evaluator(cache_dir):
 
 
 @pytest.fixture(scope="module")
-def test_split():
+def mnist_test():
     return data.mnist_arrays("test")
 
 
@@ -50,17 +50,17 @@ def test_test_sized_classifiers_stay_out_of_the_default_cache(monkeypatch, tmp_p
     assert record == str(tmp_path / "tfgan_models" / "mnist_classifier_v1_32.json")
 
 
-def test_images_are_prepared_exactly_as_data_load_prepares_them(evaluator, test_split):
+def test_images_are_prepared_exactly_as_data_load_prepares_them(evaluator, mnist_test):
     loaded, labels = next(iter(data.load("mnist:test", batch_size=300, image_size=32, with_labels=True,
                                          shuffle=False)))
-    np.testing.assert_array_equal(labels.numpy(), test_split[1][:300])
-    np.testing.assert_allclose(evaluator._prepare(test_split[0][:300]), loaded.numpy(), atol=1e-6)
-    np.testing.assert_allclose(evaluator.predict(test_split[0][:300]), evaluator.predict(loaded), atol=1e-5)
+    np.testing.assert_array_equal(labels.numpy(), mnist_test[1][:300])
+    np.testing.assert_allclose(evaluator._prepare(mnist_test[0][:300]), loaded.numpy(), atol=1e-6)
+    np.testing.assert_allclose(evaluator.predict(mnist_test[0][:300]), evaluator.predict(loaded), atol=1e-5)
     assert evaluator.features(np.zeros((3, 64, 48), "float32")).shape == (3, 128)  # any size, cropped
 
 
-def test_real_test_images_match_their_labels_and_not_shuffled_ones(evaluator, test_split, rng):
-    images, labels = test_split[0][:2000], test_split[1][:2000]
+def test_real_test_images_match_their_labels_and_not_shuffled_ones(evaluator, mnist_test, rng):
+    images, labels = mnist_test[0][:2000], mnist_test[1][:2000]
     probs = evaluator.predict(images)
     assert probs.shape == (2000, 10) and probs.dtype == np.float64
     np.testing.assert_allclose(probs.sum(axis=1), 1.0, atol=1e-9)
@@ -76,11 +76,11 @@ def test_real_test_images_match_their_labels_and_not_shuffled_ones(evaluator, te
     assert absent[7] is None and absent[3] == scores["per_class_accuracy"][3]
 
 
-def test_real_images_are_close_and_noise_far(evaluator, test_split, rng):
+def test_real_images_are_close_and_noise_far(evaluator, mnist_test, rng):
     train = data.mnist_arrays("train")[0]
-    real_vs_real = evaluator.frechet_distance(train[:1000], test_split[0][:1000])
+    real_vs_real = evaluator.frechet_distance(train[:1000], mnist_test[0][:1000])
     noise = rng.uniform(-1, 1, (1000, 32, 32, 1)).astype("float32")
-    assert evaluator.frechet_distance(noise, test_split[0][:1000]) > 20 * real_vs_real
+    assert evaluator.frechet_distance(noise, mnist_test[0][:1000]) > 20 * real_vs_real
     floor = evaluator.real_vs_real_floor
     assert 0 < floor < real_vs_real  # 10k vs 10k: less sampling noise than 1k vs 1k
     assert evaluator.real_vs_real_floor == floor  # computed once
@@ -99,8 +99,8 @@ def test_intra_class_diversity_of_a_hand_computed_case():
         mean_intra_class_distance(features[[0, 2, 5]], labels[[0, 2, 5]])
 
 
-def test_intra_class_diversity_of_images(evaluator, test_split):
-    images, labels = test_split
+def test_intra_class_diversity_of_images(evaluator, mnist_test):
+    images, labels = mnist_test
     same = np.repeat(images[:2], 5, axis=0)  # two digits, five copies each, plus a lone third
     same = np.concatenate([same, images[2:3]])
     assert evaluator.intra_class_diversity(same, [0] * 5 + [1] * 5 + [2]) == pytest.approx(0.0, abs=1e-5)
@@ -110,17 +110,17 @@ def test_intra_class_diversity_of_images(evaluator, test_split):
     assert evaluator.score(images[:500], labels=labels[:500])["intra_class_diversity"] == pytest.approx(diverse)
 
 
-def test_disk_cache_is_reused_and_a_damaged_one_retrained(tmp_path, test_split, monkeypatch):
+def test_disk_cache_is_reused_and_a_damaged_one_retrained(tmp_path, mnist_test, monkeypatch):
     tiny = dict(cache_dir=tmp_path, train_size=500, epochs=1)  # its own key: the module's classifier is kept
     weights = tmp_path / "mnist_classifier_v1_32_n500_e1.weights.h5"
-    images = test_split[0][:100]
+    images = mnist_test[0][:100]
 
     def no_training(*args):
         raise AssertionError("retrained although the disk cache is valid")
 
     def quick_accuracy(predict_labels, image_size):  # 1,000 test images: this test is about the files
-        images = mnist_metrics._resize(mnist_metrics._as_images(test_split[0][:1000]), image_size)
-        return float(np.mean(predict_labels(images) == test_split[1][:1000]))
+        images = mnist_metrics._resize(mnist_metrics._as_images(mnist_test[0][:1000]), image_size)
+        return float(np.mean(predict_labels(images) == mnist_test[1][:1000]))
 
     monkeypatch.setattr(mnist_metrics, "_accuracy_on_test", quick_accuracy)
     global_state = np.random.get_state()[1].copy()
@@ -169,10 +169,10 @@ def test_bad_input_is_refused_with_a_clear_error(evaluator):
         IndependentMnistJudge(32, train_size=0)
 
 
-def test_independent_judge_on_a_subset(test_split, rng):
+def test_independent_judge_on_a_subset(mnist_test, rng):
     judge = IndependentMnistJudge(32, train_size=2000)
     assert judge.test_accuracy >= 0.85
-    images, labels = test_split[0][:1000], test_split[1][:1000]
+    images, labels = mnist_test[0][:1000], mnist_test[1][:1000]
     at_32 = data.load("mnist:test", batch_size=1000, image_size=32, shuffle=False)
     predicted = judge.predict_labels(next(iter(at_32)).numpy())
     assert predicted.shape == (1000,) and predicted.dtype == np.int64

@@ -149,6 +149,18 @@ def _trained(image_size):
     return _CACHE[image_size]
 
 
+def class_scores(probs):
+    """What a classifier's probabilities ``(N, 10)`` say about a sample set: ``class_shares``,
+    ``classes_over_5pct``, ``kl_to_uniform`` (nats), ``mean_confidence``, ``num_samples``."""
+    counts = np.bincount(np.argmax(probs, axis=1), minlength=10)
+    shares = counts / counts.sum()
+    return {"class_shares": [float(s) for s in shares],
+            "classes_over_5pct": int(np.sum(shares >= MIN_CLASS_SHARE)),
+            "kl_to_uniform": kl_to_uniform(counts),
+            "mean_confidence": float(np.mean(np.max(probs, axis=1))),
+            "num_samples": int(len(probs))}
+
+
 class DigitsEvaluator:
     """Scores images against the embedded digits with the package's classifier.
 
@@ -216,15 +228,6 @@ class DigitsEvaluator:
         if real_images is None:
             real_images = digits_arrays("train", self.image_size)[0]
         probs = self.predict(fake_images)
-        counts = np.bincount(np.argmax(probs, axis=1), minlength=10)
-        shares = counts / counts.sum()
-        return {
-            "frechet_distance": self.frechet_distance(fake_images, real_images),
-            "real_vs_real_floor": self.real_vs_real_floor,
-            "class_shares": [float(s) for s in shares],
-            "classes_over_5pct": int(np.sum(shares >= MIN_CLASS_SHARE)),
-            "kl_to_uniform": kl_to_uniform(counts),
-            "mean_confidence": float(np.mean(np.max(probs, axis=1))),
-            "test_accuracy": self.test_accuracy,
-            "num_samples": int(len(probs)),
-        }
+        return {"frechet_distance": self.frechet_distance(fake_images, real_images),
+                "real_vs_real_floor": self.real_vs_real_floor, **class_scores(probs),
+                "test_accuracy": self.test_accuracy}

@@ -23,8 +23,7 @@ import tensorflow as tf
 import keras
 
 from tfgan_models.data.mnist import mnist_arrays
-from tfgan_models.metrics.digits import MIN_CLASS_SHARE, frechet_distance
-from tfgan_models.metrics.mixtures import kl_to_uniform
+from tfgan_models.metrics.digits import class_scores, frechet_distance
 
 CLASSIFIER_VERSION = 1  # part of the cache file name: bump it when the network or its training changes
 CLASSIFIER_SEED = 0
@@ -310,18 +309,8 @@ class MnistEvaluator:
         features, probs = self._features_and_probs(fake_images)
         real = self._real_features() if real_images is None else self.features(real_images)
         predicted = np.argmax(probs, axis=1)
-        counts = np.bincount(predicted, minlength=10)
-        shares = counts / counts.sum()
-        scores = {
-            "frechet_distance": frechet_distance(features, real),
-            "real_vs_real_floor": self.real_vs_real_floor,
-            "class_shares": [float(s) for s in shares],
-            "classes_over_5pct": int(np.sum(shares >= MIN_CLASS_SHARE)),
-            "kl_to_uniform": kl_to_uniform(counts),
-            "mean_confidence": float(np.mean(np.max(probs, axis=1))),
-            "test_accuracy": self.test_accuracy,
-            "num_samples": int(len(probs)),
-        }
+        scores = {"frechet_distance": frechet_distance(features, real), "real_vs_real_floor": self.real_vs_real_floor,
+                  **class_scores(probs), "test_accuracy": self.test_accuracy}
         if labels is not None:
             hits = predicted == labels
             scores["conditional_accuracy"] = float(np.mean(hits))

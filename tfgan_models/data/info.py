@@ -8,6 +8,7 @@ from tfgan_models.data.pipeline import parse_spec
 
 # spec kind -> (channels, classes); None: unlabelled
 _FIXED = {"digits": (1, 10), "mnist": (1, 10), "fashion_mnist": (1, 10), "stacked_mnist": (3, 1000),
+          "binarized_mnist": (1, 10), "binarized_digits": (1, 10),
           "photos": (3, None), "ring8": (None, 8), "grid25": (None, 25)}
 GREY_MODES = ("1", "L", "LA", "I", "I;16", "F")
 

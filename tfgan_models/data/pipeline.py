@@ -3,9 +3,11 @@
 import numpy as np
 import tensorflow as tf
 
+from tfgan_models.data.binarized import binarized_digits_arrays, binarized_mnist_arrays
 from tfgan_models.data.embedded import digits_arrays
 from tfgan_models.data.folder import scan_folder
 from tfgan_models.data.images import center_crop_resize, image_size_pair, set_channels, to_model_range
+from tfgan_models.data.masks import masked
 from tfgan_models.data.mixtures import sample_mixture
 from tfgan_models.data.mnist import fashion_mnist_arrays, mnist_arrays, stacked_mnist_arrays
 from tfgan_models.data.tfds_source import load_tfds, parse_tfds_spec
@@ -21,6 +23,8 @@ DATA_SPECS = (
     ("fashion_mnist[:train|test|all][@DIR]",
      "Fashion-MNIST 60k/10k, 28x28 grey, IDX files from DIR, $TFGAN_FASHION_MNIST_DIR or Debian's package"),
     ("stacked_mnist[:train|test]", "Stacked MNIST: 3 random MNIST digits as RGB, 1,000 modes (128k/10k)"),
+    ("binarized_mnist[:train|valid|test]", "MNIST binarized once (stochastic, fixed seed), 50k/10k/10k, 28x28"),
+    ("binarized_digits[:train|valid|test]", "the 8x8 digits thresholded at 8/16, 1,260/140/397, native 8x8"),
 )
 SPEC_HELP = ", ".join(syntax for syntax, _ in DATA_SPECS)
 SHUFFLE_BUFFER = 10_000
@@ -39,6 +43,8 @@ def parse_spec(spec):
     kind, _, arg = spec.partition(":")
     if (kind == "mnist" and arg in ("", "train", "test", "all")
             or kind == "stacked_mnist" and arg in ("", "train", "test")):
+        return kind, arg or "train"
+    if kind in ("binarized_mnist", "binarized_digits") and arg in ("", "train", "valid", "test"):
         return kind, arg or "train"
     if kind in ("digits", "ring8", "grid25") and (kind == "digits" or not arg):
         return kind, arg or None
@@ -60,7 +66,7 @@ def _parse_fashion_mnist(spec):
 
 
 def load(spec, batch_size=64, image_size=None, channels=None, with_labels=False, shuffle=True,
-         repeat=False, seed=None, drop_remainder=True):
+         repeat=False, seed=None, drop_remainder=True, mask=None, mask_seed=0):
     """A shuffled, batched, prefetched ``tf.data.Dataset`` for a data spec.
 
     Specs:
@@ -96,10 +102,21 @@ def load(spec, batch_size=64, image_size=None, channels=None, with_labels=False,
         channels: 1 or 3 to convert grey <-> RGB; default: the source's.
         with_labels: yield ``(images, labels)`` (int32; -1 when unlabelled).
         repeat: repeat forever (then pass ``steps_per_epoch`` to ``fit``).
+        mask: ``"center"`` or ``"random"``: yield ``(masked images, masks, originals)``
+            for inpainting (:mod:`tfgan_models.data.masks`; masks are 1 in the hole).
+            Random masks depend on ``mask_seed`` and the example's position only, so a
+            held-out split (``shuffle=False``) always gets the same masks.
     Returns:
         Batches of float32 images ``(B, H, W, C)`` in [-1, 1] (points: ``(B, 2)``).
+
+    ``binarized_mnist[:train|valid|test]`` (50k / 10k / 10k) and
+    ``binarized_digits[:train|valid|test]`` (1,260 / 140 / 397, 8x8) hold exactly
+    -1 and +1 (:mod:`tfgan_models.data.binarized`).
     """
     kind, arg = parse_spec(spec)
+    if mask is not None and (with_labels or kind in ("ring8", "grid25")):
+        raise ValueError(f"mask= gives (masked, mask, original) images: it takes an image spec without "
+                         f"labels; received {spec!r} with with_labels={with_labels}.")
     if int(batch_size) < 1:
         raise ValueError(f"batch_size must be >= 1, received {batch_size!r}.")
     size = image_size_pair(image_size)
@@ -120,9 +137,13 @@ def load(spec, batch_size=64, image_size=None, channels=None, with_labels=False,
         points, labels = sample_mixture(kind, seed=0)  # one fixed training set, as PacGAN; seed shuffles
         ds = tf.data.Dataset.from_tensor_slices((points, labels))
         count = len(labels)
-    elif kind in ("mnist", "fashion_mnist", "stacked_mnist"):
+    elif kind in ("mnist", "fashion_mnist", "stacked_mnist", "binarized_mnist", "binarized_digits"):
         if kind == "mnist":
             images, labels = mnist_arrays(arg)
+        elif kind == "binarized_mnist":
+            images, labels = binarized_mnist_arrays(arg)
+        elif kind == "binarized_digits":
+            images, labels = binarized_digits_arrays(arg)
         elif kind == "fashion_mnist":
             images, labels = fashion_mnist_arrays(*arg)
         else:
@@ -155,6 +176,8 @@ def load(spec, batch_size=64, image_size=None, channels=None, with_labels=False,
         ds = ds.repeat()
     if not with_labels:
         ds = ds.map(lambda x, y: x)
+    if mask is not None:
+        ds = masked(ds, mask, seed=mask_seed)
     return ds.batch(int(batch_size), drop_remainder=drop_remainder).prefetch(tf.data.AUTOTUNE)
 
 

@@ -1,4 +1,4 @@
-"""The ``tfgan`` command line: list, train, sample, translate, export, eval, interpolate, bench.
+"""The ``tfgan`` command line: list, train, sample, translate, inpaint, export, eval, interpolate, bench.
 
 Bad input (unknown variant, preset or data spec; a missing folder; an image
 size the architecture cannot produce) prints one line and exits with code 2.
@@ -100,6 +100,15 @@ def _parser():
     translate.add_argument("--out", required=True, help="output .png (one input) or folder (several)")
     translate.add_argument("--direction", default="a_to_b", choices=["a_to_b", "b_to_a"],
                            help="b_to_a: the reverse generator of CycleGAN / DiscoGAN runs")
+
+    inpaint = sub.add_parser("inpaint", help="fill holes in image files with an inpainting run (context_encoder)")
+    inpaint.add_argument("run_dir")
+    inpaint.add_argument("images", nargs="+", help="input image files (png, jpg, ...), any size")
+    inpaint.add_argument("--mask", default="center",
+                         help="center (the central half), random (20-30%% random regions, from --seed) or a "
+                              "PNG of the image's size whose white pixels are the hole (default center)")
+    inpaint.add_argument("--seed", type=int, default=0)
+    inpaint.add_argument("--out", required=True, help="output .png (one input) or folder (several)")
 
     interpolate = sub.add_parser("interpolate", help="ESRGAN network interpolation between two runs' generators")
     interpolate.add_argument("run_a", help="the PSNR-oriented run (alpha 0)")
@@ -241,6 +250,13 @@ def _translate(args):
         print(f"{source} -> {target}")
 
 
+def _inpaint(args):
+    from tfgan_models import runs
+
+    for source, target in runs.inpaint_files(args.run_dir, args.images, args.out, mask=args.mask, seed=args.seed):
+        print(f"{source} -> {target}")
+
+
 def _interpolate(args):
     from tfgan_models.runs import interpolate
 
@@ -333,6 +349,8 @@ def main(argv=None):
             _translate(args)
         elif args.command == "interpolate":
             _interpolate(args)
+        elif args.command == "inpaint":
+            _inpaint(args)
         else:
             _bench(args)
     except (NonFiniteLossError, TrainingCollapseError) as err:

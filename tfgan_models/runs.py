@@ -309,6 +309,60 @@ def translate_files(run_dir, paths, out, direction="a_to_b"):
         yield path, target
 
 
+def read_mask(path, shape, seed=0):
+    """A ``(H, W)`` float 0/1 mask for an image of ``shape``: ``"center"``, ``"random"`` (seeded), or a PNG
+    file of the image's size whose nonzero pixels (> 127) are the hole."""
+    from tfgan_models.data.masks import center_mask, random_mask
+
+    h, w = int(shape[0]), int(shape[1])
+    if path == "center":
+        return center_mask(h, w)[..., 0]
+    if path == "random":
+        return random_mask(h, w, [int(seed), 0]).numpy()[..., 0]
+    if not os.path.isfile(path):
+        raise FileNotFoundError(f"mask file {path!r} does not exist (use center, random or a PNG file).")
+    try:
+        mask = tf.io.decode_image(tf.io.read_file(path), expand_animations=False).numpy()
+    except tf.errors.InvalidArgumentError as err:
+        raise ValueError(f"cannot decode mask {path!r} as an image: {err.message.splitlines()[0]}") from None
+    if mask.shape[:2] != (h, w):
+        raise ValueError(f"mask {path!r} is {mask.shape[1]}x{mask.shape[0]}; the image is {w}x{h}.")
+    return (mask.max(axis=-1) > 127).astype("float32")
+
+
+def inpaint_files(run_dir, paths, out, mask="center", seed=0):
+    """Fills holes in image files with an inpainting run; yields ``(input, output)`` paths as they are written.
+
+    ``mask``: ``center``, ``random`` or a PNG of each image's size (nonzero = hole). Images keep their size;
+    pixels outside the hole are copied exactly. One input writes ``out`` (a ``.png``); several write
+    ``out/NAME.png`` each.
+    """
+    model, settings = load_model(run_dir)
+    if not hasattr(model, "inpaint_image"):
+        raise ValueError(f"{run_dir} holds a {settings['variant']} run, not an inpainting run.")
+    paths = list(paths)
+    if len(paths) == 1 and not out.endswith(".png"):
+        raise ValueError(f"--out must be a .png file for one input image, received {out!r}.")
+    if len(paths) > 1 and os.path.isfile(out):
+        raise ValueError(f"--out must be a folder for several input images; {out!r} is a file.")
+    for path in paths:
+        if not os.path.isfile(path):
+            raise FileNotFoundError(f"input image {path!r} does not exist.")
+    channels = model.data_shape[-1]
+    images = []
+    for path in paths:  # decode and check every input before writing anything
+        try:
+            image = tf.io.decode_image(tf.io.read_file(path), channels=channels, expand_animations=False).numpy()
+        except tf.errors.InvalidArgumentError as err:
+            raise ValueError(f"cannot decode {path!r} as an image: {err.message.splitlines()[0]}") from None
+        images.append((path, image, read_mask(mask, image.shape, seed)))
+    for path, image, hole in images:
+        result = model.inpaint_image(image, hole)
+        target = out if len(paths) == 1 else os.path.join(out, os.path.splitext(os.path.basename(path))[0] + ".png")
+        write_bytes(target, encode_png(np.repeat(result, 3, axis=-1) if result.shape[-1] == 1 else result))
+        yield path, target
+
+
 def interpolate(run_a, run_b, alpha, out, overwrite=False):
     """ESRGAN's network interpolation (Wang et al. 2018, sec. 3.4): a run directory whose G is (1 - alpha) G_a + alpha G_b.
 

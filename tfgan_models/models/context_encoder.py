@@ -309,6 +309,20 @@ class ContextEncoder(GANModel):
             out.append(np.where(m > 0.5, predicted, x))  # exact outside the hole, whatever G does there
         return np.concatenate(out).astype("float32")
 
+    def inpaint_image(self, image, mask):
+        """One uint8 image ``(H, W, C)`` of any size and its ``(H, W)`` mask -> the uint8 inpainted image.
+
+        The network sees both resized to its size; its prediction is resized back and pasted into the
+        hole only, so every pixel outside the hole is the input's, bit for bit.
+        """
+        image = np.asarray(image)
+        if image.ndim != 3 or image.dtype != np.uint8:
+            raise ValueError(f"inpaint_image takes one uint8 (H, W, C) image, received {image.dtype} {image.shape}.")
+        masks = check_masks(mask, (1, *image.shape[:2], 1))
+        out = composite_any_size(self.inference_generator, tf.constant(image[None]), tf.constant(masks),
+                                 self.data_shape)
+        return out.numpy()[0]
+
     def generate(self, *args, **kwargs):
         raise ValueError("ContextEncoder fills holes in images: use model.inpaint(images, masks).")
 
@@ -355,3 +369,20 @@ def held_out_spec(spec):
         head, at, folder = str(spec).partition("@")
         return f"fashion_mnist:test{at}{folder}"
     return spec
+
+
+def composite_any_size(generator, images, masks, data_shape):
+    """uint8 ``(B, H, W, C)`` images and float 0/1 ``(B, H, W, 1)`` masks -> uint8 inpainted images (TF ops).
+
+    Images and masks are resized to the network's ``data_shape`` (area for images; a mask pixel of the
+    small mask is a hole if any of its source pixels is), the prediction is resized back bilinearly and
+    used only inside the hole. Graph-safe: the SavedModel's serving function is this function.
+    """
+    h, w, c = data_shape
+    size = tf.shape(images)[1:3]
+    x = tf.image.resize(tf.cast(images, tf.float32), (h, w), method="area") / 127.5 - 1.0
+    m = tf.cast(tf.image.resize(masks, (h, w), method="area") > 0.0, tf.float32)
+    predicted = generator([x, m], training=False)
+    predicted = tf.image.resize(predicted, size, method="bilinear")
+    predicted = tf.cast(tf.clip_by_value(tf.round((predicted + 1.0) * 127.5), 0.0, 255.0), tf.uint8)
+    return tf.where(masks > 0.5, predicted, images)

@@ -8,7 +8,8 @@ import pytest
 
 from tfgan_models import data
 from tfgan_models.data.masks import center_mask, check_masks, random_mask
-from tfgan_models.models.context_encoder import ChannelwiseDense, ContextEncoder, held_out_spec
+from tfgan_models.data.pipeline import held_out_spec
+from tfgan_models.models.context_encoder import ChannelwiseDense, ContextEncoder
 from helpers import changed, tiny_model, weights_of
 
 

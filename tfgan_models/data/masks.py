@@ -99,3 +99,53 @@ def check_masks(masks, shape):
     if (covered == 1.0).any():
         raise ValueError(f"mask {int(np.argmax(covered))} covers the whole image: there is no context to fill from.")
     return masks
+
+
+PHOTO_SCALE = 4  # photos are resized so their short side is 4 crops: a crop holds a scene's part, not a texture
+
+
+def _resize_short_side(image, side):
+    shape = tf.cast(tf.shape(image)[:2], tf.float32)
+    scale = float(side) / tf.reduce_min(shape)
+    size = tf.cast(tf.round(shape * scale), tf.int32)
+    return tf.image.resize(tf.cast(image, tf.float32), size, method="area", antialias=True) / 127.5 - 1.0
+
+
+def masked_crops(spec, size, batch_size, kind="random", seed=0, split="train", repeat=True):
+    """``(masked, mask, original)`` batches of random ``size`` x ``size`` RGB crops (with flips) of photographs:
+    ``photos[:split]``, ``folder:PATH`` or ``tfds:...`` (:func:`tfgan_models.data.paired.hr_source`), each
+    resized so its short side is ``PHOTO_SCALE`` crops."""
+    from tfgan_models.data.paired import hr_source
+
+    images, count = hr_source(spec, split)
+    images = images.map(lambda im: _resize_short_side(im, PHOTO_SCALE * size)).cache()
+    images = images.shuffle(min(count or 256, 256), seed=seed, reshuffle_each_iteration=True)
+    if repeat:
+        images = images.repeat()
+    crops = images.flat_map(lambda im: tf.data.Dataset.from_tensors(im).repeat(PHOTO_SCALE * PHOTO_SCALE))
+    seeds = tf.data.Dataset.random(seed=seed).batch(2)
+
+    def crop(image, s):
+        image = tf.image.stateless_random_crop(image, (size, size, 3), seed=s)
+        return tf.image.stateless_random_flip_left_right(image, seed=s + 1)
+
+    crops = tf.data.Dataset.zip((crops, seeds)).map(crop, num_parallel_calls=tf.data.AUTOTUNE)
+    crops = crops.shuffle(256, seed=seed)
+    return masked(crops, kind, seed=seed).batch(int(batch_size), drop_remainder=True).prefetch(tf.data.AUTOTUNE)
+
+
+def held_out_crops(spec, size, kind="center", split="test", seed=0):
+    """Fixed ``(masked, mask, original)`` arrays: a grid of ``PHOTO_SCALE`` x ``PHOTO_SCALE``-ish crops of every
+    held-out photograph (same resize as :func:`masked_crops`), with masks fixed by ``seed``."""
+    from tfgan_models.data.paired import hr_source
+
+    images, _ = hr_source(spec, split)
+    crops = []
+    for image in images:
+        image = _resize_short_side(image, PHOTO_SCALE * size).numpy()
+        h, w = image.shape[:2]
+        for top in range(0, h - size + 1, size):
+            for left in range(0, w - size + 1, size):
+                crops.append(image[top : top + size, left : left + size])
+    ds = masked(tf.data.Dataset.from_tensor_slices(np.stack(crops)), kind, seed=seed)
+    return [t.numpy() for t in next(iter(ds.batch(len(crops))))]

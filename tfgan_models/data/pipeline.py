@@ -181,6 +181,17 @@ def load(spec, batch_size=64, image_size=None, channels=None, with_labels=False,
     return ds.batch(int(batch_size), drop_remainder=drop_remainder).prefetch(tf.data.AUTOTUNE)
 
 
+def held_out_spec(spec):
+    """The held-out split of a data spec (``mnist`` -> ``mnist:test``); the spec itself when it has none."""
+    kind, _, rest = str(spec).partition(":")
+    if kind in ("mnist", "digits", "photos", "stacked_mnist", "binarized_mnist", "binarized_digits"):
+        return f"{kind}:test"
+    if kind.startswith("fashion_mnist"):
+        head, at, folder = str(spec).partition("@")
+        return f"fashion_mnist:test{at}{folder}"
+    return spec
+
+
 def _decoder(size, channels):
     """A map function: (uint8 image or encoded bytes, label) -> (float [-1, 1] image, label)."""
 

@@ -40,13 +40,16 @@ import tensorflow as tf
 from keras import ops
 
 from tfgan_models.data import load as load_data
-from tfgan_models.data.masks import FILL, MASK_KINDS, apply_mask, center_mask, check_masks
+from tfgan_models.data.pipeline import held_out_spec
+from tfgan_models.data.masks import FILL, MASK_KINDS, apply_mask, center_mask, check_masks, masked_crops
 from tfgan_models.inputs import GeneratorInput
+from tfgan_models.layers.inpainting import ChannelwiseDense, FillHole
 from tfgan_models.losses import minimax_discriminator_loss, non_saturating_generator_loss
 from tfgan_models.models.gan_model import GANModel
 from tfgan_models.registry import register_variant
 
 BOTTLENECKS = ("dense", "channelwise")
+PHOTO_SPECS = ("photos", "folder", "tfds")  # trained on random crops; other specs on whole images
 
 
 def _init():
@@ -57,32 +60,6 @@ def _bn(name):
     # Torch's running-average momentum 0.1 (the authors' nn.SpatialBatchNormalization) is Keras's 0.9; Keras's
     # default 0.99 leaves the inference statistics hundreds of steps behind on short CPU runs.
     return keras.layers.BatchNormalization(momentum=0.9, epsilon=1e-5, gamma_initializer=keras.initializers.RandomNormal(1.0, 0.02), name=name)
-
-
-@keras.saving.register_keras_serializable(package="tfgan_models")
-class ChannelwiseDense(keras.layers.Layer):
-    """The paper's channel-wise fully connected layer: each of the m maps (n x n) gets its own dense
-    n^2 -> n^2 (m n^4 weights instead of m^2 n^4); no information flows between maps (sec. 3.1)."""
-
-    def build(self, input_shape):
-        _, h, w, m = input_shape
-        self.kernel = self.add_weight(name="kernel", shape=(m, h * w, h * w), initializer=_init())
-        self.bias = self.add_weight(name="bias", shape=(m, h * w), initializer="zeros")
-
-    def call(self, x):
-        _, h, w, m = x.shape
-        flat = ops.transpose(ops.reshape(x, (-1, h * w, m)), (0, 2, 1))  # (B, m, n^2)
-        out = ops.einsum("bmp,mpq->bmq", flat, self.kernel) + self.bias  # BATCH_MATMUL in TFLite
-        return ops.reshape(ops.transpose(out, (0, 2, 1)), (-1, h, w, m))
-
-
-@keras.saving.register_keras_serializable(package="tfgan_models")
-class FillHole(keras.layers.Layer):
-    """``(images, masks) -> images`` with the hole (mask 1) set to ``FILL``: the generator's own input."""
-
-    def call(self, inputs):
-        images, masks = inputs
-        return apply_mask(images, ops.cast(masks, images.dtype))
 
 
 def _sizes(side):
@@ -159,6 +136,9 @@ PRESETS = {
     # mnist: 28x28 with the 14x14 centre hole (the benchmark's setting), ~10 CPU minutes
     "mnist": dict(data="mnist", data_shape=(28, 28, 1), mask="center", overlap=1, nef=32, ngf=32, ndf=32,
                   bottleneck_size=512, batch_size=64, epochs=10, steps_per_epoch=300),
+    # photos: 64x64 crops of the 6 embedded training photos, 32x32 centre hole (the bench's held-out photos)
+    "photos": dict(data="photos", data_shape=(64, 64, 3), mask="center", overlap=2, nef=32, ngf=32, ndf=32,
+                   bottleneck_size=512, batch_size=32, epochs=10, steps_per_epoch=300),
     # tiny: test size
     "tiny": dict(data="digits", data_shape=(16, 16, 1), mask="center", overlap=1, nef=4, ngf=4, ndf=4,
                  bottleneck_size=16, batch_size=8, epochs=1, steps_per_epoch=2),
@@ -238,6 +218,10 @@ class ContextEncoder(GANModel):
         """The runs hook: ``(repeated (masked, mask, original) batches, steps per epoch or None)``."""
         h, w, c = self.data_shape
         self.preview = spec
+        if str(spec).split(":")[0] in PHOTO_SPECS:  # photographs: random crops (and flips) of the whole images
+            if c != 3:
+                raise ValueError(f"{spec!r} holds colour photographs: train a 3-channel model (data_shape (H, W, 3)).")
+            return masked_crops(spec, h, batch_size, self.mask, seed=seed or 0), None
         ds = load_data(spec, batch_size=batch_size, image_size=(h, w), channels=c, seed=seed, mask=self.mask,
                        mask_seed=seed or 0)
         steps = int(ds.cardinality())
@@ -353,22 +337,6 @@ class ContextEncoder(GANModel):
         batch = next(iter(load_data(self.preview_spec, batch_size=n, image_size=(h, w), channels=c, shuffle=False,
                                     mask=self.mask, mask_seed=seed, drop_remainder=False)))
         return batch[2].numpy(), batch[1].numpy()
-
-
-def centre_masks(n, data_shape):
-    """``n`` copies of the centre mask for images of ``data_shape`` (B, H, W, 1)."""
-    return np.repeat(center_mask(data_shape[0], data_shape[1])[None], n, axis=0)
-
-
-def held_out_spec(spec):
-    """The held-out split of a data spec (``mnist`` -> ``mnist:test``); the spec itself when it has none."""
-    kind, _, rest = str(spec).partition(":")
-    if kind in ("mnist", "digits", "photos", "stacked_mnist", "binarized_mnist", "binarized_digits"):
-        return f"{kind}:test"
-    if kind.startswith("fashion_mnist"):
-        head, at, folder = str(spec).partition("@")
-        return f"fashion_mnist:test{at}{folder}"
-    return spec
 
 
 def composite_any_size(generator, images, masks, data_shape):

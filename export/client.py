@@ -11,6 +11,9 @@ Examples (the server of ``compose.yaml`` on localhost)::
     python export/client.py cgan-demo --seed 1 2 --labels 3 7 --out samples/
     # an image-to-image generator: PNG/JPEG files in, PNG files out (bytes signature)
     python export/client.py pix2pix-demo --image photo.jpg --out samples/
+    # an inpainting model (Context Encoder): image and mask files (white = hole), or the centre hole
+    python export/client.py ce-demo --image photo.jpg --mask hole.png --out samples/
+    python export/client.py ce-demo --image a.png b.png --mask center --out samples/
     # the same over gRPC (needs `pip install tensorflow-serving-api grpcio`)
     python export/client.py dcgan-demo --seed 1 2 3 --grpc --out samples/
 
@@ -21,6 +24,7 @@ objects, and TF Serving returns output tensors whose names end in ``_bytes``
 
 import argparse
 import base64
+import io
 import json
 import os
 import sys
@@ -154,6 +158,38 @@ def decode_grpc_response(response):
     return {name: tf.make_ndarray(proto) for name, proto in response.outputs.items()}
 
 
+# -------------------------------------------------------------- inpainting
+def center_mask_png(image_bytes):
+    """PNG bytes of the centre-hole mask (half the height and width, white) for an encoded image."""
+    from PIL import Image
+
+    with Image.open(io.BytesIO(image_bytes)) as image:
+        w, h = image.size
+    mask = np.zeros((h, w), "uint8")
+    top, left = (h - h // 2) // 2, (w - w // 2) // 2
+    mask[top : top + h // 2, left : left + w // 2] = 255
+    out = io.BytesIO()
+    Image.fromarray(mask).save(out, format="PNG")
+    return out.getvalue()
+
+
+def inpaint_inputs(images, masks):
+    """``{"images": uint8 (N, H, W, C), "masks": uint8 (N, H, W, 1)}`` for ``serving_default`` of an
+    inpainting model from uint8 images (H, W, C) / (N, H, W, C) and masks (H, W[, 1]) / (N, H, W[, 1])
+    whose nonzero pixels (or values > 0.5 for float masks) are the hole."""
+    images = np.asarray(images)
+    images = images[None] if images.ndim == 3 else images
+    masks = np.asarray(masks)
+    masks = (masks > 0.5) if masks.dtype.kind == "f" else (masks != 0)
+    if masks.ndim >= 3 and masks.shape[-1] == 1 and masks.shape[-3:-1] == images.shape[1:3]:
+        masks = masks[..., 0]  # (..., H, W, 1) -> (..., H, W)
+    masks = masks[None] if masks.ndim == 2 else masks
+    if images.dtype != np.uint8 or masks.shape != images.shape[:3]:
+        raise ValueError(f"inpainting needs uint8 images (N, H, W, C) and masks of their size (N, H, W); "
+                         f"received {images.dtype} {images.shape} and {masks.shape}.")
+    return {"images": images, "masks": masks[..., None].astype("uint8")}
+
+
 # --------------------------------------------------------------- command
 def _write_images(outputs, out_dir, prefix):
     from PIL import Image
@@ -181,6 +217,9 @@ def main(argv=None):
                         help="latent generators with N(0, I) z: the truncation trick at this threshold "
                              "(signature 'truncated'), e.g. 0.5")
     parser.add_argument("--image", nargs="+", help="image-to-image generators: PNG/JPEG files")
+    parser.add_argument("--mask", nargs="+",
+                        help="inpainting models: 'center' or mask files (PNG, white = hole), one per --image "
+                             "or one for all (signature 'bytes' with mask_bytes)")
     parser.add_argument("--reverse", action="store_true",
                         help="two-way translators (CycleGAN, DiscoGAN): translate b -> a (signature b_to_a_bytes)")
     parser.add_argument("--host", default="localhost")
@@ -194,6 +233,14 @@ def main(argv=None):
     if args.image:
         signature = "b_to_a_bytes" if args.reverse else "bytes"
         inputs = {"image_bytes": [open(p, "rb").read() for p in args.image]}
+        if args.mask:
+            if len(args.mask) not in (1, len(args.image)):
+                parser.error(f"give one --mask for all images or one per image ({len(args.image)})")
+            masks = args.mask * len(args.image) if len(args.mask) == 1 else args.mask
+            inputs["mask_bytes"] = [center_mask_png(data) if m == "center" else open(m, "rb").read()
+                                    for m, data in zip(masks, inputs["image_bytes"])]
+    elif args.mask:
+        parser.error("--mask goes with --image (inpainting models)")
     else:
         signature, inputs = "seed", {"seed": np.asarray(args.seed, "int64")}
         if args.truncation is not None:

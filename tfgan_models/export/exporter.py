@@ -29,7 +29,7 @@ import numpy as np
 import tensorflow as tf
 
 from tfgan_models.export import gates, saved_model, tflite
-from tfgan_models.export.source import parse_size, resolve
+from tfgan_models.export.source import kind_module, parse_size, resolve
 from tfgan_models.io import read_json, write_json
 
 FORMATS = ("saved_model", "tflite")
@@ -51,13 +51,16 @@ def export_run(run_dir, root, formats=FORMATS, quantizations=tflite.QUANTIZATION
         version: positive integer, the TF Serving version folder.
         input_size: fixed TFLite input ``(H, W)`` / ``"HxW"`` of image-to-image
             generators (default 128x128 for super-resolution, 256x256 for
-            translation); latent generators take none.
+            translation); latent generators take none; inpainting models
+            take only their network's size (the default).
         overwrite: replace an existing version (otherwise refused).
         representative_data: int8 calibration inputs: latents ``(N, latent_dim)``
             (or ``{input name: array}`` to give conditions too; missing ones are
             drawn from their priors), or images ``(N, H, W, C)`` as uint8 or
             float in [0, 1], resized to the input size. Default: 64 draws of
             the latent prior; for image generators, the run's own data pipeline.
+            Inpainting models: ``{"images": ..., "masks": (N, H, W, 1) 0/1}``,
+            by default 64 images of the run's data with its own masks.
     Raises:
         ValueError: bad request (unknown format, a size the model cannot
             take, an existing version, a Flex op), or :class:`GateError`.
@@ -158,6 +161,8 @@ def representative_set(source, size, representative_data=None, n=tflite.CALIBRAT
     Default: latents and conditions from their priors (seed 0; the gates use
     other draws), or for image generators ``n`` images of the run's data.
     """
+    if kind_module(source) is not None:
+        return kind_module(source).representative_set(source, n, representative_data)
     if representative_data is not None:
         return _given_representative(source, size, representative_data)
     if source.kind == "latent":
@@ -252,6 +257,8 @@ def _check_version(version):
 
 
 def _input_size(source, input_size):
+    if kind_module(source) is not None:
+        return kind_module(source).input_size(source, input_size)
     if source.kind == "latent":
         if input_size is not None:
             raise ValueError(f"{source.name!r} is a latent generator (z -> {source.output_shape}); "

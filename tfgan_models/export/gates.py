@@ -22,6 +22,7 @@ import tensorflow as tf
 
 from tfgan_models.export.saved_model import MIN_SIDE, call_generator, to_unit
 from tfgan_models.export.tflite import has_instance_norm
+from tfgan_models.export.source import kind_module
 
 MAX_ABS_DIFF = {"saved_model": 1e-5, "none": 1e-4, "fp16": 1e-2}
 # Instance norm divides by each image's own spread, so float32 kernels that sum in another order
@@ -76,6 +77,8 @@ def keras_unit(source, inputs):
     Latent generators take their inputs by name in order; image generators
     take ``images`` in [0, 1], mapped to the model's [-1, 1].
     """
+    if kind_module(source) is not None:
+        return kind_module(source).keras_unit(source, inputs)
     if source.kind == "latent":
         out = call_generator(source.generator, [inputs[i.name] for i in source.inputs])
     else:
@@ -119,6 +122,8 @@ def check_saved_model(loaded, source):
     generators: ``serving_default`` at a size the network takes and at an odd
     size (against a NumPy reflect-pad reference), and the ``bytes`` signature.
     """
+    if kind_module(source) is not None:
+        return kind_module(source).check_saved_model(loaded, source)
     sigs = loaded.signatures
     if source.kind == "latent":
         inputs = gate_latents(source)
@@ -198,6 +203,8 @@ def reflect_pad_reference(x, multiple):
 
 def gate_inputs_tflite(source, input_size, images=None):
     """Fresh ``{name: float32 array}`` inputs in ``.tflite`` units: latents, or [0, 1] images."""
+    if kind_module(source) is not None:
+        return kind_module(source).gate_inputs(source)
     if source.kind == "latent":
         return gate_latents(source)
     if images is None:
@@ -207,6 +214,8 @@ def gate_inputs_tflite(source, input_size, images=None):
 
 def check_tflite(path, source, quantization, inputs):
     """Runs the ``.tflite`` file with LiteRT on ``inputs`` and judges it against Keras."""
+    if kind_module(source) is not None:
+        return kind_module(source).check_tflite(path, source, quantization, inputs)
     from tfgan_models.export.tflite import Runner, quiet
 
     with quiet():  # LiteRT announces its XNNPACK delegate on stderr

@@ -35,6 +35,7 @@ import keras
 import tensorflow as tf
 
 from tfgan_models.inputs import MAX_RESAMPLES
+from tfgan_models.export.source import kind_module
 
 MIN_SIDE = 3  # smallest image side the serving signatures accept
 
@@ -203,6 +204,8 @@ def image_functions(generator, channels, multiple, scale):
 def serving_functions(source):
     """Endpoints by name. Two-way translators add ``a_to_b``, ``a_to_b_bytes``, ``b_to_a``, ``b_to_a_bytes``
     (``serving_default`` and ``bytes`` are a -> b)."""
+    if kind_module(source) is not None:  # a kind with its own signatures (inpainting)
+        return kind_module(source).serving_functions(source)
     if source.kind == "latent":
         return latent_functions(source.generator, source.inputs)
     functions = image_functions(source.generator, source.channels_in, source.size_multiple, source.scale)

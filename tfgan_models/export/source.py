@@ -13,11 +13,18 @@ Two kinds of generator are exportable:
   ``s`` = 1). The size multiple the network needs (``2^k`` for ``k``
   downsamplings) and the scale are found by probing the network once.
 
+* ``"inpaint"``: ``(images (B, H, W, C), masks (B, H, W, 1)) -> images`` at a fixed
+  size (Context Encoders): an image input then a mask input as the model declares
+  them. Its signatures, TFLite graph and gates are in :mod:`.inpainting`.
+
 2-D point generators (output rank 2) have nothing to serve as an image and are
-refused. A later variant plugs in here: a new input signature is a new kind.
+refused. A later variant plugs in here: a new input signature is a new kind; a kind
+whose signatures and gates are its own names its module in ``KIND_MODULES``, and
+the generic steps (``saved_model``, ``tflite``, ``gates``, ``exporter``) hand it over.
 """
 
 import dataclasses
+import importlib
 import os
 import re
 
@@ -31,6 +38,14 @@ from tfgan_models.callbacks.training import reverse_generator_path
 from tfgan_models.runs import load_generator
 
 _NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]*$")
+KIND_MODULES = {"inpaint": "tfgan_models.export.inpainting"}
+
+
+def kind_module(source):
+    """The module of a kind (a :class:`Source` or a kind name) with its own signatures, TFLite graph and
+    gates (see ``KIND_MODULES``), or None."""
+    path = KIND_MODULES.get(source if isinstance(source, str) else source.kind)
+    return importlib.import_module(path) if path else None
 
 
 @dataclasses.dataclass
@@ -38,12 +53,12 @@ class Source:
     """A generator ready to export. ``settings`` is the run's (``None`` for a bare model)."""
 
     generator: keras.Model
-    kind: str                     # "latent" | "image"
+    kind: str                     # "latent" | "image" | "inpaint"
     name: str
     settings: dict = None
     run_dir: str = None
     latent_dim: int = None        # latent generators
-    inputs: list = None           # latent generators: [z, *conditions] in the generator's order
+    inputs: list = None           # latent generators: [z, *conditions] in the generator's order; inpaint: [images, masks]
     channels_in: int = None       # image generators
     size_multiple: int = 1        # image generators: H and W must be multiples of this
     scale: int = 1                # image generators: output size / input size
@@ -67,6 +82,8 @@ class Source:
                                       "b_to_a": "b_to_a / b_to_a_bytes"}
         else:
             info["inputs"] = {i.name: i.describe() for i in self.inputs}
+        if self.kind == "inpaint":
+            info["max_side"] = kind_module(self).MAX_SIDE
         if self.settings:
             info.update(variant=self.settings.get("variant"), preset=self.settings.get("preset"))
         if self.run_dir:
@@ -129,6 +146,11 @@ def _resolve_generator(generator, name, settings, run_dir, declared=None):
                          f"outputs {out_shape}.")
     if None in out_shape[3:]:
         raise ValueError(f"{generator.name!r} has an unknown number of output channels: {out_shape}.")
+    inpaint = kind_module("inpaint")
+    if inpaint.is_inpainting(generator, declared):
+        specs = _distinct_names(generator, list(declared or inpaint.declared_inputs(generator)))
+        return Source(generator, "inpaint", name, settings, run_dir, inputs=specs,
+                      channels_in=int(in_shape[3]))
     image_in = declared[0].prior == "image" if declared else len(in_shape) == 4
     if not image_in:
         if None in out_shape[1:]:

@@ -29,6 +29,7 @@ import numpy as np
 import tensorflow as tf
 
 from tfgan_models.export.saved_model import call_generator, to_unit
+from tfgan_models.export.source import kind_module
 
 QUANTIZATIONS = ("none", "fp16", "dynamic", "int8")
 BYTES_PER_PARAM = {"none": 4, "fp16": 2, "dynamic": 1, "int8": 1}
@@ -48,6 +49,8 @@ def check_quantization(quantization):
 
 def default_input_size(source):
     """128x128 for super-resolution, 256x256 for translation, rounded up to the size multiple."""
+    if kind_module(source) is not None:
+        return kind_module(source).input_size(source, None)
     side = DEFAULT_SR_SIZE if source.scale > 1 else DEFAULT_TRANSLATION_SIZE
     side = -(-side // source.size_multiple) * source.size_multiple
     return (side, side)
@@ -55,6 +58,8 @@ def default_input_size(source):
 
 def tflite_inputs(source, input_size):
     """``[(name, dtype, shape)]`` of the ``.tflite`` signature, batch 1, in the generator's order."""
+    if kind_module(source) is not None:
+        return kind_module(source).tflite_inputs(source, input_size)
     if source.kind == "latent":
         return [(i.name, i.dtype, (1, *i.shape)) for i in source.inputs]
     return [("images", "float32", (1, *input_size, source.channels_in))]
@@ -62,6 +67,8 @@ def tflite_inputs(source, input_size):
 
 def io_spec(source, input_size):
     """The I/O contract recorded in the export report."""
+    if kind_module(source) is not None:
+        return kind_module(source).io_spec(source, input_size)
     if source.kind == "latent":
         h, w, c = source.output_shape
         inputs = {i.name: {"dtype": i.dtype, "shape": [1, *i.shape], "range": i.value_range()} for i in source.inputs}
@@ -78,7 +85,9 @@ def write_fixed_saved_model(source, input_size, path):
     """The float32, fixed-shape, [0, 1] SavedModel the converter reads."""
     generator = source.generator
     specs = [tf.TensorSpec(shape, dtype, name=name) for name, dtype, shape in tflite_inputs(source, input_size)]
-    if source.kind == "latent":
+    if kind_module(source) is not None:
+        fn = kind_module(source).tflite_function(source)
+    elif source.kind == "latent":
         fn = lambda *tensors: {"images": to_unit(call_generator(generator, tensors))}  # noqa: E731
     else:
         fn = lambda x: {"images": to_unit(generator(x * 2.0 - 1.0, training=False))}  # noqa: E731

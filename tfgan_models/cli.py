@@ -118,7 +118,8 @@ def _parser():
     interpolate.add_argument("--overwrite", action="store_true", help="replace a run in --out")
 
     bench = sub.add_parser("bench", help="run a benchmark suite")
-    bench.add_argument("suite", help="mixtures, digits, pipeline, conditional, export, sr, translation or biggan")
+    bench.add_argument("suite", help="mixtures, digits, pipeline, conditional, export, sr, translation, biggan or "
+                                      "inpaint-ar")
     bench.add_argument("--quick", action="store_true", help="one seed, short budget")
     bench.add_argument("--seeds", type=int, help="number of seeds (default: 3, or 1 with --quick)")
     bench.add_argument("--json", help="write the results to this JSON file")

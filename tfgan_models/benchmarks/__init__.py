@@ -93,7 +93,7 @@ def _suite_module(name):
 
     if name not in _SUITE_NAMES:
         raise ValueError(f"unknown benchmark suite {name!r}; known suites: {', '.join(_SUITE_NAMES)}.")
-    return importlib.import_module(f"tfgan_models.benchmarks.{name}")
+    return importlib.import_module(f"tfgan_models.benchmarks.{name.replace('-', '_')}")
 
 
 def _runner(name):
@@ -105,7 +105,7 @@ def _runner(name):
     return run
 
 
-_SUITE_NAMES = ("mixtures", "digits", "pipeline", "conditional", "export", "sr", "translation", "biggan")
+_SUITE_NAMES = ("mixtures", "digits", "pipeline", "conditional", "export", "sr", "translation", "biggan", "inpaint-ar")
 SUITES = {name: _runner(name) for name in _SUITE_NAMES}
 
 

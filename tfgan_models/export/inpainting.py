@@ -204,10 +204,16 @@ def run_examples(source, n, seed):
         return None
     from tfgan_models import data as data_lib
 
+    from tfgan_models.data.masks import masked_crops
+    from tfgan_models.models.context_encoder import PHOTO_SPECS
+
     h, w, c = data_shape(source)
     spec, kind = source.settings["run"]["data"], source.settings["model"].get("mask", "center")
-    ds = data_lib.load(spec, batch_size=n, image_size=(h, w), channels=c, seed=seed, mask=kind, mask_seed=seed,
-                       drop_remainder=False)
+    if str(spec).split(":")[0] in PHOTO_SPECS and c == 3 and h == w:  # photographs: random crops, as trained
+        ds = masked_crops(spec, h, n, kind, seed=seed)
+    else:
+        ds = data_lib.load(spec, batch_size=n, image_size=(h, w), channels=c, seed=seed, mask=kind,
+                           mask_seed=seed, drop_remainder=False)
     _, masks, originals = next(iter(ds))
     return data_lib.to_uint8(originals.numpy()), masks.numpy().astype("float32")
 

@@ -14,6 +14,8 @@ Examples (the server of ``compose.yaml`` on localhost)::
     # an inpainting model (Context Encoder): image and mask files (white = hole), or the centre hole
     python export/client.py ce-demo --image photo.jpg --mask hole.png --out samples/
     python export/client.py ce-demo --image a.png b.png --mask center --out samples/
+    # an autoregressive model (PixelRNN): one sample per seed, drawn in the server
+    python export/client.py pixelrnn-demo --seed 1 2 --signature sample --out samples/
     # the same over gRPC (needs `pip install tensorflow-serving-api grpcio`)
     python export/client.py dcgan-demo --seed 1 2 3 --grpc --out samples/
 
@@ -222,6 +224,8 @@ def main(argv=None):
                              "or one for all (signature 'bytes' with mask_bytes)")
     parser.add_argument("--reverse", action="store_true",
                         help="two-way translators (CycleGAN, DiscoGAN): translate b -> a (signature b_to_a_bytes)")
+    parser.add_argument("--signature", help="the signature to call (default: seed, truncated or bytes as the "
+                                              "other options imply; 'sample' for PixelRNN models)")
     parser.add_argument("--host", default="localhost")
     parser.add_argument("--port", type=int, help=f"default {REST_PORT} (REST) or {GRPC_PORT} (gRPC)")
     parser.add_argument("--version", type=int, help="a model version (default: the latest served)")
@@ -250,6 +254,7 @@ def main(argv=None):
             inputs["truncation"] = np.full(len(args.seed), args.truncation, "float32")
         if args.labels:
             inputs["labels"] = np.resize(np.asarray(args.labels, "int32"), len(args.seed))
+    signature = args.signature or signature
     if args.grpc:
         request = grpc_request(args.model, inputs, signature, args.version)
         outputs = decode_grpc_response(send_grpc(request, args.host, args.port or GRPC_PORT))

@@ -39,12 +39,14 @@ MAX_SIDE = 2048      # largest image side the serving signatures accept
 MASK_THRESHOLD = 127  # mask files: a pixel whose brightest channel is above this is a hole
 
 
-def is_inpainting(generator, declared=None):
+def matches(generator, declared=None):
     """True for ``(images (B, H, W, C), masks (B, H, W, 1)) -> images``: declared image then mask inputs,
     or (a bare network) two fixed-size image inputs, the second a one-channel one named ``*mask*``."""
+    inputs, outputs = generator.inputs or [], generator.outputs or []
+    if len(outputs) != 1 or len(outputs[0].shape) != 4:
+        return False
     if declared:
         return [i.prior for i in declared] == ["image", "mask"]
-    inputs = generator.inputs or []
     if len(inputs) != 2:
         return False
     a, b = (tuple(t.shape) for t in inputs)
@@ -56,6 +58,10 @@ def declared_inputs(generator):
     """The inputs of a bare inpainting network, as a model would declare them."""
     h, w, c = (int(d) for d in generator.inputs[0].shape[1:])
     return [GeneratorInput.image("images", (h, w, c)), GeneratorInput.mask("masks", (h, w, 1))]
+
+
+def describe(source):
+    return {"max_side": MAX_SIDE, "data_shape": list(data_shape(source))}
 
 
 def data_shape(source):

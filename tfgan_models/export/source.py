@@ -15,7 +15,10 @@ Two kinds of generator are exportable:
 
 * ``"inpaint"``: ``(images (B, H, W, C), masks (B, H, W, 1)) -> images`` at a fixed
   size (Context Encoders): an image input then a mask input as the model declares
-  them. Its signatures, TFLite graph and gates are in :mod:`.inpainting`.
+  them. Its signatures, TFLite graph and gates are in :mod:`.inpainting`;
+* ``"autoregressive"``: ``images (B, H, W, C) -> logits`` of every position given the
+  pixels before it (PixelRNN, PixelCNN: a network with a mask-A ``MaskedConv2D``).
+  Likelihood, one-step and sampling signatures, gates: :mod:`.autoregressive`.
 
 2-D point generators (output rank 2) have nothing to serve as an image and are
 refused. A later variant plugs in here: a new input signature is a new kind; a kind
@@ -38,7 +41,8 @@ from tfgan_models.callbacks.training import reverse_generator_path
 from tfgan_models.runs import load_generator
 
 _NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]*$")
-KIND_MODULES = {"inpaint": "tfgan_models.export.inpainting"}
+KIND_MODULES = {"inpaint": "tfgan_models.export.inpainting",
+                "autoregressive": "tfgan_models.export.autoregressive"}
 
 
 def kind_module(source):
@@ -82,8 +86,8 @@ class Source:
                                       "b_to_a": "b_to_a / b_to_a_bytes"}
         else:
             info["inputs"] = {i.name: i.describe() for i in self.inputs}
-        if self.kind == "inpaint":
-            info["max_side"] = kind_module(self).MAX_SIDE
+        if kind_module(self) is not None:
+            info.update(kind_module(self).describe(self))
         if self.settings:
             info.update(variant=self.settings.get("variant"), preset=self.settings.get("preset"))
         if self.run_dir:
@@ -138,6 +142,11 @@ def _resolve_generator(generator, name, settings, run_dir, declared=None):
         raise ValueError(f"export handles functional generators with one output; {generator.name!r} "
                          f"has {len(inputs)} inputs and {len(outputs)} outputs.")
     in_shape, out_shape = tuple(inputs[0].shape), tuple(outputs[0].shape)
+    for kind in KIND_MODULES:  # kinds with their own signatures: inpainting, autoregressive
+        module = kind_module(kind)
+        if module.matches(generator, declared):
+            specs = _distinct_names(generator, list(declared or module.declared_inputs(generator)))
+            return Source(generator, kind, name, settings, run_dir, inputs=specs, channels_in=int(in_shape[-1]))
     if len(out_shape) == 2:
         raise ValueError(f"{generator.name!r} generates 2-D points (output shape {out_shape}); only "
                          "image generators can be exported for TF Serving and TFLite.")
@@ -146,11 +155,6 @@ def _resolve_generator(generator, name, settings, run_dir, declared=None):
                          f"outputs {out_shape}.")
     if None in out_shape[3:]:
         raise ValueError(f"{generator.name!r} has an unknown number of output channels: {out_shape}.")
-    inpaint = kind_module("inpaint")
-    if inpaint.is_inpainting(generator, declared):
-        specs = _distinct_names(generator, list(declared or inpaint.declared_inputs(generator)))
-        return Source(generator, "inpaint", name, settings, run_dir, inputs=specs,
-                      channels_in=int(in_shape[3]))
     image_in = declared[0].prior == "image" if declared else len(in_shape) == 4
     if not image_in:
         if None in out_shape[1:]:

@@ -132,6 +132,12 @@ def convert(source, quantization="none", input_size=None, representative=None):
                     data = converter.convert()
         except ConverterError as err:
             raise ValueError(_flex_message(err, source.generator, quantization)) from None
+        except RuntimeError as err:  # int8 calibration runs the float graph in LiteRT, whose kernels may refuse it
+            if quantization != "int8":
+                raise
+            first = str(err).strip().splitlines()[0] if str(err).strip() else type(err).__name__
+            raise ValueError(f"int8 calibration of {source.generator.name!r} failed in LiteRT ({first}); the "
+                             "other flavours may still export (e.g. --quantize none,fp16,dynamic).") from None
     finally:
         shutil.rmtree(workdir, ignore_errors=True)
     return data

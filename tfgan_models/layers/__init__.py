@@ -6,3 +6,6 @@ from tfgan_models.layers.maxout import Maxout
 
 __all__ = ["ConditionalBatchNorm", "LabelMaps", "Maxout", "OneHot", "OrthogonalRegularizer", "Projection",
            "SelfAttention", "sn"]
+from tfgan_models.layers.autoregressive import DiagonalBiLSTM, MaskedConv2D, RowLSTM
+
+__all__ += ["DiagonalBiLSTM", "MaskedConv2D", "RowLSTM"]

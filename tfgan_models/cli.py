@@ -123,6 +123,8 @@ def _parser():
     bench.add_argument("--quick", action="store_true", help="one seed, short budget")
     bench.add_argument("--seeds", type=int, help="number of seeds (default: 3, or 1 with --quick)")
     bench.add_argument("--json", help="write the results to this JSON file")
+    bench.add_argument("--parts", help="inpaint-ar: comma-separated parts to run (pixelrnn_mnist, pixelrnn_digits, "
+                                       "context_encoder_mnist, context_encoder_photos; default all)")
     bench.add_argument("--runs", help="comma-separated run directories to measure instead of training "
                                       "(conditional, export, translation and biggan suites)")
     return parser
@@ -277,6 +279,10 @@ def _bench(args):
     if extra and args.suite not in ("conditional", "export", "translation", "biggan"):
         raise ValueError(f"--runs applies to the conditional, export, translation and biggan suites, "
                          f"not {args.suite!r}.")
+    if args.parts:
+        if args.suite != "inpaint-ar":
+            raise ValueError(f"--parts applies to the inpaint-ar suite, not {args.suite!r}.")
+        extra["parts"] = tuple(p.strip() for p in args.parts.split(",") if p.strip())
     results = SUITES[args.suite](quick=args.quick, seeds=args.seeds, **extra)
     print(format_table(args.suite, results))
     if args.json:

@@ -133,13 +133,16 @@ def train(settings, out, overwrite=False, verbose="auto", callbacks=()):
             *_schedule(model, offset + epochs),
             *_model_callbacks(model, out),
             *callbacks,  # before the writers below, so metrics they log reach history.json
-            SampleGrid(os.path.join(out, "samples"), log_dir=os.path.join(out, "logs")),
+            SampleGrid(os.path.join(out, "samples"), n=getattr(model, "sample_grid_n", 64),
+                       log_dir=os.path.join(out, "logs")),
             AtomicCheckpoint(model_path, os.path.join(out, "generator.keras")),
             history_log,
             keras.callbacks.TensorBoard(os.path.join(out, "logs"), write_graph=False),
         ]
+        # Likelihood models score a held-out validation split after every epoch (val_* in history.json).
+        validation = model.validation_data(settings["run"]["data"]) if hasattr(model, "validation_data") else None
         model.fit(dataset, epochs=offset + epochs, initial_epoch=offset, steps_per_epoch=steps,
-                  callbacks=fit_callbacks, verbose=verbose, shuffle=False)
+                  callbacks=fit_callbacks, verbose=verbose, shuffle=False, validation_data=validation)
         offset += epochs
     if os.path.isdir(backup) and not os.listdir(backup):  # the phases' backups are gone: so is their folder
         os.rmdir(backup)

@@ -9,3 +9,6 @@ __all__ = ["ConditionalBatchNorm", "LabelMaps", "Maxout", "OneHot", "OrthogonalR
 from tfgan_models.layers.autoregressive import DiagonalBiLSTM, MaskedConv2D, RowLSTM
 
 __all__ += ["DiagonalBiLSTM", "MaskedConv2D", "RowLSTM"]
+from tfgan_models.layers.inpainting import ChannelwiseDense, FillHole
+
+__all__ += ["ChannelwiseDense", "FillHole"]

@@ -190,6 +190,10 @@ class GenerativeModel(keras.Model):
     def metrics(self):
         return list(self.loss_trackers.values()) + list(self.reg_trackers.values())
 
+    def data_batch_size(self, batch_size):
+        """Examples per ``fit`` step for a batch size (GANs with several D steps take more)."""
+        return int(batch_size)
+
     def track(self, **losses):
         """Updates the loss trackers and returns the logs ``train_step`` must return."""
         for name, value in losses.items():

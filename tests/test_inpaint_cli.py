@@ -98,3 +98,14 @@ def test_bad_input_is_one_line_and_exit_2(run_dir, tmp_path, capsys, case, messa
     err = capsys.readouterr().err.strip()
     assert len(err.splitlines()) == 1 and message in err, err
     assert not os.path.exists(out)
+
+
+def test_a_reloaded_run_previews_its_own_held_out_split(tmp_path):
+    from tfgan_models import runs
+
+    out = tmp_path / "mnist_run"
+    assert main(["train", "context_encoder", "--preset", "tiny", "--data", "mnist", "--out", str(out)]) == 0
+    model, _ = runs.load_model(str(out))
+    assert model.preview_spec == "mnist:test"
+    images, masks = model.preview_batch(4)
+    assert images.shape == (4, 16, 16, 1) and masks.sum() > 0

@@ -215,8 +215,15 @@ def load_generator(run_dir):
 
 
 def load_model(run_dir):
-    """``(model, settings)``: the whole GAN of a run directory (its ``generate`` knows labels and codes)."""
-    return _load_run_file(run_dir, "model.keras")
+    """``(model, settings)``: the whole model of a run directory (its ``generate`` knows labels and codes).
+
+    Image-to-image models preview the run's own data (their ``preview``: translation pairs, an inpainting
+    run's held-out split), not their class default.
+    """
+    model, settings = _load_run_file(run_dir, "model.keras")
+    if hasattr(model, "preview"):
+        model.preview = (settings["run"]["data"], settings["run"].get("domains"))
+    return model, settings
 
 
 def sample(run_dir, n=64, seed=0, out="samples.png", labels=None, traverse=None, inputs=None, truncation=None):
@@ -238,8 +245,6 @@ def sample(run_dir, n=64, seed=0, out="samples.png", labels=None, traverse=None,
         raise ValueError(f"--out must end in .png or .npy, received {out!r}.")
     model, settings = load_model(run_dir)
     cols = None
-    if hasattr(model, "preview"):  # translation: pictures from the data the run trained on
-        model.preview = (settings["run"]["data"], settings["run"].get("domains"))
     if hasattr(model, "sample_picture"):  # image-to-image variants: a before/after picture
         if not out.endswith(".png"):
             raise ValueError(f"{type(model).__name__} samples are before/after pictures: use --out FILE.png.")

@@ -220,9 +220,9 @@ class DiagonalBiLSTM(keras.layers.Layer):
     def call(self, x):
         h_, w_ = int(x.shape[1]), int(x.shape[2])
         u = self.units
-        z = ops.reshape(self.input_to_state(x), (-1, h_, w_, u, 2, 4))
-        forward = ops.reshape(z[..., 0, :], (-1, h_, w_, 4 * u))
-        backward = ops.flip(ops.reshape(z[..., 1, :], (-1, h_, w_, 4 * u)), axis=2)  # mirrored
+        z = ops.reshape(self.input_to_state(x), (-1, h_, w_, u, 8))  # (unit, direction, gate); 5-D: LiteRT slices <= 5-D
+        forward = ops.reshape(z[..., :4], (-1, h_, w_, 4 * u))
+        backward = ops.flip(ops.reshape(z[..., 4:], (-1, h_, w_, 4 * u)), axis=2)  # mirrored
         z = skew(ops.concatenate([forward, backward], axis=0))  # (2B, H, S, 4u)
         z = ops.reshape(z, (2, -1) + tuple(z.shape[1:]))  # (2, B, H, S, 4u)
         c, columns = None, []

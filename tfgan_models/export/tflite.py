@@ -278,5 +278,6 @@ class Runner:
         out = []
         for i in range(n):
             feed = {k: np.asarray(v[i : i + 1], self.input_details[k]["dtype"]) for k, v in inputs.items()}
-            out.append(self.runner(**feed)["images"])
+            result = self.runner(**feed)
+            out.append(result["images"] if "images" in result else next(iter(result.values())))  # PixelRNN: logits
         return np.concatenate(out)

@@ -183,11 +183,11 @@ def load(spec, batch_size=64, image_size=None, channels=None, with_labels=False,
 
 def held_out_spec(spec):
     """The held-out split of a data spec (``mnist`` -> ``mnist:test``); the spec itself when it has none."""
-    kind, _, rest = str(spec).partition(":")
+    kind = str(spec).partition(":")[0]
     if kind in ("mnist", "digits", "photos", "stacked_mnist", "binarized_mnist", "binarized_digits"):
         return f"{kind}:test"
     if kind.startswith("fashion_mnist"):
-        head, at, folder = str(spec).partition("@")
+        _, at, folder = str(spec).partition("@")
         return f"fashion_mnist:test{at}{folder}"
     return spec
 

@@ -299,22 +299,40 @@ def translate_files(run_dir, paths, out, direction="a_to_b"):
     model, settings = load_model(run_dir)
     if not hasattr(model, "translate"):
         raise ValueError(f"{run_dir} holds a {settings['variant']} run, not an image-translation run.")
+    paths = _check_image_files(paths, out)
+    for path in paths:
+        image = _decode_image_file(path, channels=3)
+        result = model.translate(image[None].astype("float32") / 127.5 - 1.0, direction=direction)[0]
+        target = _output_path(paths, out, path)
+        write_bytes(target, encode_png(data_lib.to_uint8(result)))
+        yield path, target
+
+
+def _check_image_files(paths, out):
+    """The input image files as a list, after checking they exist and ``out`` suits their number: a ``.png``
+    for one, a folder (not a file) for several."""
     paths = list(paths)
     if len(paths) == 1 and not out.endswith(".png"):
         raise ValueError(f"--out must be a .png file for one input image, received {out!r}.")
+    if len(paths) > 1 and os.path.isfile(out):
+        raise ValueError(f"--out must be a folder for several input images; {out!r} is a file.")
     for path in paths:
         if not os.path.isfile(path):
             raise FileNotFoundError(f"input image {path!r} does not exist.")
-    for path in paths:
-        try:
-            image = tf.io.decode_image(tf.io.read_file(path), channels=3, expand_animations=False).numpy()
-        except tf.errors.InvalidArgumentError as err:
-            raise ValueError(f"cannot decode {path!r} as an image: {err.message.splitlines()[0]}") from None
-        result = model.translate(image[None].astype("float32") / 127.5 - 1.0, direction=direction)[0]
-        target = out if len(paths) == 1 else os.path.join(
-            out, os.path.splitext(os.path.basename(path))[0] + ".png")
-        write_bytes(target, encode_png(data_lib.to_uint8(result)))
-        yield path, target
+    return paths
+
+
+def _decode_image_file(path, channels):
+    """uint8 ``(H, W, channels)`` of an image file, or one line saying it cannot be decoded."""
+    try:
+        return tf.io.decode_image(tf.io.read_file(path), channels=channels, expand_animations=False).numpy()
+    except tf.errors.InvalidArgumentError as err:
+        raise ValueError(f"cannot decode {path!r} as an image: {err.message.splitlines()[0]}") from None
+
+
+def _output_path(paths, out, path):
+    """``out`` for one input, else ``out/NAME.png``."""
+    return out if len(paths) == 1 else os.path.join(out, os.path.splitext(os.path.basename(path))[0] + ".png")
 
 
 def read_mask(path, shape, seed=0):
@@ -348,25 +366,15 @@ def inpaint_files(run_dir, paths, out, mask="center", seed=0):
     model, settings = load_model(run_dir)
     if not hasattr(model, "inpaint_image"):
         raise ValueError(f"{run_dir} holds a {settings['variant']} run, not an inpainting run.")
-    paths = list(paths)
-    if len(paths) == 1 and not out.endswith(".png"):
-        raise ValueError(f"--out must be a .png file for one input image, received {out!r}.")
-    if len(paths) > 1 and os.path.isfile(out):
-        raise ValueError(f"--out must be a folder for several input images; {out!r} is a file.")
-    for path in paths:
-        if not os.path.isfile(path):
-            raise FileNotFoundError(f"input image {path!r} does not exist.")
+    paths = _check_image_files(paths, out)
     channels = model.data_shape[-1]
     images = []
-    for path in paths:  # decode and check every input before writing anything
-        try:
-            image = tf.io.decode_image(tf.io.read_file(path), channels=channels, expand_animations=False).numpy()
-        except tf.errors.InvalidArgumentError as err:
-            raise ValueError(f"cannot decode {path!r} as an image: {err.message.splitlines()[0]}") from None
+    for path in paths:  # decode and check every input (and its mask) before writing anything
+        image = _decode_image_file(path, channels)
         images.append((path, image, read_mask(mask, image.shape, seed)))
     for path, image, hole in images:
         result = model.inpaint_image(image, hole)
-        target = out if len(paths) == 1 else os.path.join(out, os.path.splitext(os.path.basename(path))[0] + ".png")
+        target = _output_path(paths, out, path)
         write_bytes(target, encode_png(np.repeat(result, 3, axis=-1) if result.shape[-1] == 1 else result))
         yield path, target
 

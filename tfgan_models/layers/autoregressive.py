@@ -144,8 +144,32 @@ def _lstm_cell(gates, c):
     return c, o * ops.tanh(c)
 
 
+class _MaskedLSTM(keras.layers.Layer):
+    """What the Row LSTM and the Diagonal BiLSTM share: ``units``, colour groups, and a mask-B input-to-state
+    convolution of ``pre_activations * units`` maps and kernel ``input_kernel``. ``(B, H, W, F) -> (B, H, W, units)``."""
+
+    pre_activations, input_kernel = 4, 1
+
+    def __init__(self, units, colour_channels=1, kernel_initializer="glorot_uniform", **kwargs):
+        super().__init__(**kwargs)
+        self.units, self.colour_channels = int(units), int(colour_channels)
+        if self.units % self.colour_channels:
+            raise ValueError(f"units ({self.units}) must be divisible by colour_channels ({self.colour_channels}).")
+        self.kernel_initializer = keras.initializers.get(kernel_initializer)
+        self.input_to_state = MaskedConv2D(self.pre_activations * self.units, self.input_kernel, "B",
+                                           self.colour_channels, kernel_initializer=self.kernel_initializer,
+                                           name="input_to_state")
+
+    def compute_output_shape(self, input_shape):
+        return tuple(input_shape[:-1]) + (self.units,)
+
+    def get_config(self):
+        return {**super().get_config(), "units": self.units, "colour_channels": self.colour_channels,
+                "kernel_initializer": keras.initializers.serialize(self.kernel_initializer)}
+
+
 @keras.saving.register_keras_serializable(package="tfgan_models")
-class RowLSTM(keras.layers.Layer):
+class RowLSTM(_MaskedLSTM):
     """Row LSTM (paper sec. 3.1): ``(B, H, W, F) -> (B, H, W, units)``, one row at a time.
 
     Input-to-state: a 1x3 convolution along the row with mask B (sees ``(i, j - 1)`` and, by
@@ -154,14 +178,7 @@ class RowLSTM(keras.layers.Layer):
     ``h = o tanh(c)``. The receptive field is a triangle above the pixel.
     """
 
-    def __init__(self, units, colour_channels=1, kernel_initializer="glorot_uniform", **kwargs):
-        super().__init__(**kwargs)
-        self.units, self.colour_channels = int(units), int(colour_channels)
-        if self.units % self.colour_channels:
-            raise ValueError(f"units ({self.units}) must be divisible by colour_channels ({self.colour_channels}).")
-        self.kernel_initializer = keras.initializers.get(kernel_initializer)
-        self.input_to_state = MaskedConv2D(4 * self.units, (1, 3), "B", self.colour_channels,
-                                           kernel_initializer=self.kernel_initializer, name="input_to_state")
+    pre_activations, input_kernel = 4, (1, 3)
 
     def build(self, input_shape):
         self.input_to_state.build(input_shape)
@@ -178,16 +195,10 @@ class RowLSTM(keras.layers.Layer):
             rows.append(h)  # (B, W, u)
         return ops.stack(rows, axis=1)
 
-    def compute_output_shape(self, input_shape):
-        return tuple(input_shape[:-1]) + (self.units,)
-
-    def get_config(self):
-        return {**super().get_config(), "units": self.units, "colour_channels": self.colour_channels,
-                "kernel_initializer": keras.initializers.serialize(self.kernel_initializer)}
 
 
 @keras.saving.register_keras_serializable(package="tfgan_models")
-class DiagonalBiLSTM(keras.layers.Layer):
+class DiagonalBiLSTM(_MaskedLSTM):
     """Diagonal BiLSTM (paper sec. 3.2): ``(B, H, W, F) -> (B, H, W, units)``.
 
     Input-to-state: a 1x1 convolution with mask B, computed before skewing (it commutes with
@@ -201,15 +212,8 @@ class DiagonalBiLSTM(keras.layers.Layer):
     leading axis of size 2.
     """
 
-    def __init__(self, units, colour_channels=1, kernel_initializer="glorot_uniform", **kwargs):
-        super().__init__(**kwargs)
-        self.units, self.colour_channels = int(units), int(colour_channels)
-        if self.units % self.colour_channels:
-            raise ValueError(f"units ({self.units}) must be divisible by colour_channels ({self.colour_channels}).")
-        self.kernel_initializer = keras.initializers.get(kernel_initializer)
-        # 8u pre-activations laid out (unit, direction, gate): unit k's channels stay in its colour group.
-        self.input_to_state = MaskedConv2D(8 * self.units, 1, "B", self.colour_channels,
-                                           kernel_initializer=self.kernel_initializer, name="input_to_state")
+    # 8u pre-activations laid out (unit, direction, gate): unit k's channels stay in its colour group.
+    pre_activations, input_kernel = 8, 1
 
     def build(self, input_shape):
         self.input_to_state.build(input_shape)
@@ -241,9 +245,3 @@ class DiagonalBiLSTM(keras.layers.Layer):
         backward = ops.pad(backward[:, :-1], [[0, 0], [1, 0], [0, 0], [0, 0]])  # shift down one row
         return forward + backward
 
-    def compute_output_shape(self, input_shape):
-        return tuple(input_shape[:-1]) + (self.units,)
-
-    def get_config(self):
-        return {**super().get_config(), "units": self.units, "colour_channels": self.colour_channels,
-                "kernel_initializer": keras.initializers.serialize(self.kernel_initializer)}

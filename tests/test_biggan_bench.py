@@ -3,7 +3,6 @@
 import json
 
 import numpy as np
-import pytest
 
 from tfgan_models import cli, metrics
 from tfgan_models.benchmarks import biggan as bench
@@ -35,16 +34,9 @@ def test_verdicts_pass_and_fail_on_the_issue_targets():
     assert not v["ema_at_least_raw"]
 
 
-@pytest.fixture(scope="module")
-def small_judges(tmp_path_factory):
-    cache = tmp_path_factory.mktemp("mnist_cache")
-    return (metrics.MnistEvaluator(32, cache_dir=cache, train_size=2000, epochs=1),
-            metrics.IndependentMnistJudge(32, train_size=2000))
-
-
-def test_quick_run_trains_the_demo_and_scores_it(tmp_path, small_judges, monkeypatch):
-    monkeypatch.setattr(metrics, "MnistEvaluator", lambda size: small_judges[0])
-    monkeypatch.setattr(metrics, "IndependentMnistJudge", lambda size: small_judges[1])
+def test_quick_run_trains_the_demo_and_scores_it(tmp_path, small_mnist_judges, monkeypatch):
+    monkeypatch.setattr(metrics, "MnistEvaluator", lambda size: small_mnist_judges[0])
+    monkeypatch.setattr(metrics, "IndependentMnistJudge", lambda size: small_mnist_judges[1])
     monkeypatch.setattr(bench, "QUICK_STEPS", 2)
     monkeypatch.setattr(bench, "QUICK_PER_CLASS", 4)
     logged = []

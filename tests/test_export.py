@@ -367,17 +367,15 @@ def test_rest_and_grpc_requests_of_the_client(exported, image_export):
         np.testing.assert_array_equal(np.asarray(Image.open(io.BytesIO(out))), direct)
 
 
-def test_client_command_against_a_rest_stand_in(exported, tmp_path):
-    """client.py end to end over HTTP, against a stand-in speaking TF Serving's REST protocol."""
+def rest_stand_in(loaded, path=None):
+    """A local HTTP server answering TF Serving REST predict requests with ``loaded``'s signatures (started;
+    call ``shutdown()`` and ``server_close()``). ``path``: the request path every request must have."""
     import http.server
     import threading
 
-    client = load_client()
-    loaded = tf.saved_model.load(exported[1])
-
     class Handler(http.server.BaseHTTPRequestHandler):
         def do_POST(self):
-            assert self.path == "/v1/models/dcgan-tiny:predict"
+            assert path is None or self.path == path
             body = json.loads(self.rfile.read(int(self.headers["Content-Length"])))
             data = json.dumps(_serve_rest(loaded, body)).encode()
             self.send_response(200)
@@ -391,6 +389,15 @@ def test_client_command_against_a_rest_stand_in(exported, tmp_path):
 
     server = http.server.HTTPServer(("127.0.0.1", 0), Handler)
     threading.Thread(target=server.serve_forever, daemon=True).start()
+    return server
+
+
+def test_client_command_against_a_rest_stand_in(exported, tmp_path):
+    """client.py end to end over HTTP, against a stand-in speaking TF Serving's REST protocol."""
+    client = load_client()
+    loaded = tf.saved_model.load(exported[1])
+
+    server = rest_stand_in(loaded, "/v1/models/dcgan-tiny:predict")
     try:
         argv = ["dcgan-tiny", "--seed", "4", "5", "--host", "127.0.0.1", "--port", str(server.server_port),
                 "--out", str(tmp_path)]

@@ -2,7 +2,6 @@
 
 import json
 
-import pytest
 
 from tfgan_models import metrics
 from tfgan_models.benchmarks import format_table
@@ -10,16 +9,9 @@ from tfgan_models.benchmarks import inpaint_ar as bench
 from tfgan_models.cli import main
 
 
-@pytest.fixture(scope="module")
-def small_judges(tmp_path_factory):
-    cache = tmp_path_factory.mktemp("mnist_cache")
-    return (metrics.MnistEvaluator(32, cache_dir=cache, train_size=2000, epochs=1),
-            metrics.IndependentMnistJudge(32, train_size=2000))
-
-
-def test_quick_run_of_the_digits_and_context_encoder_parts(tmp_path, small_judges, monkeypatch):
-    monkeypatch.setattr(metrics, "MnistEvaluator", lambda size: small_judges[0])
-    monkeypatch.setattr(metrics, "IndependentMnistJudge", lambda size: small_judges[1])
+def test_quick_run_of_the_digits_and_context_encoder_parts(tmp_path, small_mnist_judges, monkeypatch):
+    monkeypatch.setattr(metrics, "MnistEvaluator", lambda size: small_mnist_judges[0])
+    monkeypatch.setattr(metrics, "IndependentMnistJudge", lambda size: small_mnist_judges[1])
     monkeypatch.setattr(bench, "QUICK_TEST", 40)
     results = bench.run(quick=True, parts=("pixelrnn_digits", "context_encoder_mnist"), out_dir=str(tmp_path),
                         log=lambda line: None)

@@ -21,7 +21,7 @@ from tfgan_models.data.masks import center_mask
 from tfgan_models.export import inpainting
 from tfgan_models.export.source import resolve
 from tfgan_models.models.context_encoder import composite_any_size
-from test_export import _serve_grpc, _serve_rest, load_client
+from test_export import _serve_grpc, _serve_rest, load_client, rest_stand_in
 
 QUANTS = ("none", "fp16", "dynamic", "int8")
 NAME = "ce-tiny"
@@ -199,9 +199,6 @@ def test_cli_export_and_its_errors(run_dir, tmp_path, capsys):
 
 
 def test_client_rest_grpc_and_command(exported, tmp_path):
-    import http.server
-    import threading
-
     client = load_client()
     loaded = exported[2]
     image, mask = photo(21, 18, seed=7), box_mask(21, 18, 4, 4, 8, 8)
@@ -215,21 +212,7 @@ def test_client_rest_grpc_and_command(exported, tmp_path):
     (tmp_path / "a.png").write_bytes(png(image))
     (tmp_path / "hole.png").write_bytes(png(mask * 255))
 
-    class Handler(http.server.BaseHTTPRequestHandler):
-        def do_POST(self):
-            body = json.loads(self.rfile.read(int(self.headers["Content-Length"])))
-            data = json.dumps(_serve_rest(loaded, body)).encode()
-            self.send_response(200)
-            self.send_header("Content-Type", "application/json")
-            self.send_header("Content-Length", str(len(data)))
-            self.end_headers()
-            self.wfile.write(data)
-
-        def log_message(self, *args):
-            pass
-
-    server = http.server.HTTPServer(("127.0.0.1", 0), Handler)
-    threading.Thread(target=server.serve_forever, daemon=True).start()
+    server = rest_stand_in(loaded)
     try:
         base = [NAME, "--image", str(tmp_path / "a.png"), "--host", "127.0.0.1", "--port", str(server.server_port)]
         assert client.main(base + ["--mask", str(tmp_path / "hole.png"), "--out", str(tmp_path / "o1")]) == 0

@@ -25,8 +25,11 @@ setup(
         # only models that tokenize raw text in the graph (the text-to-image variants) need it;
         # its version must match TensorFlow's minor version
         "text": ["tensorflow-text>=2.20,<2.22"],
+        # rendered cartoon faces (tfgan_models.data.avatars); cairosvg needs the system cairo library
+        "faces": ["python-avatars>=1.4,<2", "cairosvg>=2.7,<3"],
         "test": ["pytest>=8", "nbclient>=0.10", "nbformat>=5.10", "ipykernel>=6",
-                 "tensorflow-serving-api>=2.20,<2.22"],  # export/client.py gRPC requests in tests
+                 "tensorflow-serving-api>=2.20,<2.22",  # export/client.py gRPC requests in tests
+                 "python-avatars>=1.4,<2", "cairosvg>=2.7,<3"],  # the faces extra, tested too
     },
     entry_points={"console_scripts": ["tfgan=tfgan_models.cli:main"]},
 )

@@ -198,6 +198,33 @@ def test_celeb_a_attribute_domains():
             translation.load_unpaired("tfds:cycle_gan/horse2zebra", size=S, batch_size=B, domains="Young,-Young")
 
 
+@pytest.mark.parametrize("domains", ["Smiling,-Smiling", "Eyeglasses,-Eyeglasses", "Young,-Young"])
+def test_celeb_a_face_editing_domains_and_their_face_aligned_crop(domains):
+    """The README's GPU commands: each FaceApp split loads, and held-out faces are CelebA's aligned
+    178x218 images centre-cropped to their 178x178 square (StarGAN's CenterCrop(178)), then resized."""
+    attribute = domains.split(",")[0]
+    with tfds.testing.mock_data(num_examples=8):
+        ds, _ = translation.load_unpaired("tfds:celeb_a", size=S, batch_size=1, seed=0, domains=domains)
+        a, b = first(ds)
+        assert a.shape == b.shape == (1, S, S, 3)
+        raw = list(tfds.as_numpy(tfds.load("celeb_a", split="test")))
+        faces = [ex["image"] for ex in raw if ex["attributes"][attribute]]
+        if not faces:  # the mock drew no face with the attribute: nothing to compare
+            return
+        held, _ = translation.held_out("tfds:celeb_a", S, 1, domains=domains)
+
+        def aligned(face):  # the centred square (178x178 of 218x178), resized
+            h, w = face.shape[:2]
+            side = min(h, w)
+            top, left = (h - side) // 2, (w - side) // 2
+            square = face[top:top + side, left:left + side].astype("float32")
+            return tf.image.resize(square, (S, S), antialias=True).numpy()
+
+        assert faces[0].shape[:2] == (218, 178)
+        closest = min(np.abs(aligned(f) - held[0].astype("float32")).max() for f in faces)
+        assert closest <= 1.0  # one of the attribute's faces, cropped and resized as above
+
+
 def test_domain_errors():
     with pytest.raises(ValueError, match="same"):
         translation.load_unpaired("tfds:celeb_a", size=S, batch_size=B, domains="Young,Young")

@@ -118,15 +118,15 @@ def _parser():
     interpolate.add_argument("--overwrite", action="store_true", help="replace a run in --out")
 
     bench = sub.add_parser("bench", help="run a benchmark suite")
-    bench.add_argument("suite", help="mixtures, digits, pipeline, conditional, export, sr, translation, biggan or "
-                                      "inpaint-ar")
+    bench.add_argument("suite", help="mixtures, digits, pipeline, conditional, export, sr, translation, biggan, "
+                                      "inpaint-ar or faceapp")
     bench.add_argument("--quick", action="store_true", help="one seed, short budget")
     bench.add_argument("--seeds", type=int, help="number of seeds (default: 3, or 1 with --quick)")
     bench.add_argument("--json", help="write the results to this JSON file")
     bench.add_argument("--parts", help="inpaint-ar: comma-separated parts to run (pixelrnn_mnist, pixelrnn_digits, "
                                        "context_encoder_mnist, context_encoder_photos; default all)")
     bench.add_argument("--runs", help="comma-separated run directories to measure instead of training "
-                                      "(conditional, export, translation and biggan suites)")
+                                      "(conditional, export, translation, biggan and faceapp suites)")
     return parser
 
 
@@ -276,8 +276,8 @@ def _bench(args):
     if args.suite not in SUITES:
         raise ValueError(f"unknown benchmark suite {args.suite!r}; known suites: {', '.join(sorted(SUITES))}.")
     extra = {"run_dirs": args.runs.split(",")} if args.runs else {}
-    if extra and args.suite not in ("conditional", "export", "translation", "biggan"):
-        raise ValueError(f"--runs applies to the conditional, export, translation and biggan suites, "
+    if extra and args.suite not in ("conditional", "export", "translation", "biggan", "faceapp"):
+        raise ValueError(f"--runs applies to the conditional, export, translation, biggan and faceapp suites, "
                          f"not {args.suite!r}.")
     if args.parts:
         if args.suite != "inpaint-ar":

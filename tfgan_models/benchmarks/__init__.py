@@ -105,7 +105,8 @@ def _runner(name):
     return run
 
 
-_SUITE_NAMES = ("mixtures", "digits", "pipeline", "conditional", "export", "sr", "translation", "biggan", "inpaint-ar")
+_SUITE_NAMES = ("mixtures", "digits", "pipeline", "conditional", "export", "sr", "translation", "biggan", "inpaint-ar",
+               "faceapp")
 SUITES = {name: _runner(name) for name in _SUITE_NAMES}
 
 

@@ -28,6 +28,10 @@ def spec_info(spec):
         channels, classes = _folder_info(arg)
     elif kind == "tfds":
         channels, classes = _tfds_info(arg)
+    elif kind == "avatars":
+        from tfgan_models.data.avatars import classes as attribute_classes
+
+        channels, classes = 3, len(attribute_classes(arg[1])) if arg[1] else None
     else:  # a spec kind this module does not know yet: say nothing rather than guess
         channels, classes = None, None
     return {"channels": channels, "num_classes": classes, "labelled": classes is not None}

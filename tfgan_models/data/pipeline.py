@@ -25,6 +25,8 @@ DATA_SPECS = (
     ("stacked_mnist[:train|test]", "Stacked MNIST: 3 random MNIST digits as RGB, 1,000 modes (128k/10k)"),
     ("binarized_mnist[:train|valid|test]", "MNIST binarized once (stochastic, fixed seed), 50k/10k/10k, 28x28"),
     ("binarized_digits[:train|valid|test]", "the 8x8 digits thresholded at 8/16, 1,260/140/397, native 8x8"),
+    ("avatars[/ATTRIBUTE][:train|test]", "cartoon faces rendered locally (the faces extra), 2,000/200, labels "
+     "= ATTRIBUTE's classes (default 64x64 RGB)"),
 )
 SPEC_HELP = ", ".join(syntax for syntax, _ in DATA_SPECS)
 SHUFFLE_BUFFER = 10_000
@@ -50,6 +52,13 @@ def parse_spec(spec):
         return kind, arg or None
     if kind in ("tfds", "folder") and arg:
         return kind, arg
+    if kind.partition("/")[0] == "avatars" and arg in ("", "train", "test"):
+        attribute = kind.partition("/")[2] or None
+        if attribute is not None:
+            from tfgan_models.data.avatars import check_attribute
+
+            check_attribute(attribute)
+        return "avatars", (arg or "train", attribute)
     if kind == "photos" and arg in ("", "train", "test", "all"):
         return kind, arg or None
     raise ValueError(f"unknown data spec {spec!r}; known specs: {SPEC_HELP}.")
@@ -154,6 +163,16 @@ def load(spec, batch_size=64, image_size=None, channels=None, with_labels=False,
         ds = tf.data.Dataset.from_tensor_slices((images, labels.astype("int32")))
         ds = ds.map(_decoder(size, channels), num_parallel_calls=tf.data.AUTOTUNE)
         count = len(labels)
+    elif kind == "avatars":
+        from tfgan_models.data import avatars
+
+        split, attribute = arg
+        size = size or (64, 64)
+        images, found = avatars.faces(avatars.FACES_PER_SPLIT[split], avatars.render_size(max(size)), split)
+        labels = found[attribute] if attribute else np.full(len(images), -1, "int32")
+        ds = tf.data.Dataset.from_tensor_slices((images, labels)).map(_decoder(size, channels),
+                                                                      num_parallel_calls=tf.data.AUTOTUNE)
+        count = len(images)
     elif kind == "tfds":
         raw, feature = load_tfds(*parse_tfds_spec(arg))
         if size is None and None in tuple(feature.shape[:2]):
@@ -185,6 +204,8 @@ def held_out_spec(spec):
     """The held-out split of a data spec (``mnist`` -> ``mnist:test``); the spec itself when it has none."""
     kind = str(spec).partition(":")[0]
     if kind in ("mnist", "digits", "photos", "stacked_mnist", "binarized_mnist", "binarized_digits"):
+        return f"{kind}:test"
+    if kind.partition("/")[0] == "avatars":
         return f"{kind}:test"
     if kind.startswith("fashion_mnist"):
         _, at, folder = str(spec).partition("@")

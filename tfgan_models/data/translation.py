@@ -6,6 +6,7 @@ replicated to three channels, so one exported translator takes any photo.
 Paired specs (Pix2Pix)::
 
     paired:DIR_A,DIR_B   two aligned folders; files matched by relative path without extension
+    paired:avatars/ATTR  the same rendered face without -> with an attribute (Smile, Glasses, GreyHair, Beard)
     colorize:SOURCE      grey (replicated to RGB) -> the colour image
     edges:SOURCE         edge map (dark Sobel edges on white) -> the image
 
@@ -15,6 +16,8 @@ Unpaired specs (CycleGAN, DiscoGAN)::
     tfds:cycle_gan/NAME          its trainA / trainB splits (testA / testB held out)
     tfds:celeb_a + domains       FaceApp-style attribute split, e.g. domains "Young,-Young":
                                  A = young faces, B = the others (``+`` joins attributes)
+    avatars + domains            the same on rendered cartoon faces (:mod:`tfgan_models.data.avatars`),
+                                 e.g. domains "Smile,-Smile"; held-out identities for the test split
 
 An image ``SOURCE`` is ``photos[:train|test|all]`` (the embedded photographs),
 ``digits[:train|test]``, ``faces`` (scikit-image's LFW crops),
@@ -35,7 +38,7 @@ import os
 import numpy as np
 import tensorflow as tf
 
-from tfgan_models.data import paired as paired_data
+from tfgan_models.data import avatars, paired as paired_data
 from tfgan_models.data.folder import scan_folder
 from tfgan_models.data.images import set_channels
 from tfgan_models.data.tfds_source import parse_tfds_spec
@@ -45,8 +48,9 @@ UNPAIRED_KINDS = ("unpaired",)
 TRANSFORMS = ("grey", "inverted", "hue")
 SOURCE_HELP = ("photos[:train|test|all], digits[:train|test], faces, folder:PATH, tfds:NAME[/CONFIG][:SPLIT], "
                "grey:SOURCE, inverted:SOURCE, hue:SOURCE")
-SPEC_HELP = ("paired: paired:DIR_A,DIR_B, colorize:SOURCE, edges:SOURCE; unpaired: unpaired:SOURCE_A,SOURCE_B, "
-             "tfds:cycle_gan/NAME, tfds:celeb_a with domains ATTR,-ATTR; SOURCE: " + SOURCE_HELP)
+SPEC_HELP = ("paired: paired:DIR_A,DIR_B, paired:avatars/ATTRIBUTE, colorize:SOURCE, edges:SOURCE; unpaired: "
+             "unpaired:SOURCE_A,SOURCE_B, tfds:cycle_gan/NAME, tfds:celeb_a or avatars with domains ATTR,-ATTR; "
+             "SOURCE: " + SOURCE_HELP)
 HUE_SHIFT = 1.0 / 3.0   # the known mapping of hue:SOURCE, a 120-degree hue rotation
 JITTER = 286.0 / 256.0  # load size / crop size of Pix2Pix and CycleGAN
 EDGE_THRESHOLD = 0.35   # Sobel magnitude (pixels in [0, 1]) above which a pixel is an edge
@@ -61,7 +65,9 @@ def spec_kind(spec):
         raise ValueError(f"a translation data spec must be a non-empty string ({SPEC_HELP}); received {spec!r}.")
     kind, _, arg = spec.partition(":")
     if kind in PAIRED_KINDS and arg:
-        if kind == "paired":
+        if kind == "paired" and arg.startswith("avatars/"):
+            avatars.check_attribute(arg.partition("/")[2], binary=True)
+        elif kind == "paired":
             _two(spec, arg)
         else:
             check_source(arg)
@@ -70,7 +76,7 @@ def spec_kind(spec):
         for side in _two(spec, arg):
             check_source(side)
         return "unpaired"
-    if kind == "tfds" and arg:
+    if kind == "tfds" and arg or spec == "avatars":
         return "unpaired"
     raise ValueError(f"unknown translation data spec {spec!r}; known specs: {SPEC_HELP}.")
 
@@ -290,10 +296,13 @@ def _pass_size(count, mode):
 
 def _side(source, size, seed, split, repeat, domain=None, train=True):
     """One augmented side: (dataset of float32 (size, size, 3) in [0, 255], examples per pass)."""
-    if domain is not None:
+    if domain is not None and source == "avatars":
+        faces = avatars.domain_images(domain, split, size)
+        images, count, mode = tf.data.Dataset.from_tensor_slices(faces), len(faces), "resize"
+    elif domain is not None:
         kind, _, body = source.partition(":")
         if kind != "tfds":
-            raise ValueError(f"domains split a TFDS set with attributes (tfds:celeb_a); received {source!r}.")
+            raise ValueError(f"domains split a set with attributes (tfds:celeb_a, avatars); received {source!r}.")
         images, count, mode = *_tfds_images(body, split, domain), "resize"
     else:
         images, count, mode = image_source(source, split)
@@ -328,9 +337,13 @@ def load_paired(spec, size=256, batch_size=1, seed=None, split="train", repeat=T
     size, batch_size = _check_sizes(size, batch_size)
     train = split == "train"
     if kind == "paired":
-        pairs = aligned_folders(*_two(spec, arg))
-        ds = tf.data.Dataset.from_tensor_slices(pairs).map(
-            lambda ab: tf.concat([_decode(ab[0]), _decode(ab[1])], axis=-1), num_parallel_calls=tf.data.AUTOTUNE)
+        if arg.startswith("avatars/"):  # (face without, the same face with) the attribute, rendered
+            pairs = np.concatenate(avatars.pair_images(arg.partition("/")[2], split, size), axis=-1)
+            ds = tf.data.Dataset.from_tensor_slices(pairs)
+        else:
+            pairs = aligned_folders(*_two(spec, arg))
+            ds = tf.data.Dataset.from_tensor_slices(pairs).map(
+                lambda ab: tf.concat([_decode(ab[0]), _decode(ab[1])], axis=-1), num_parallel_calls=tf.data.AUTOTUNE)
         if len(pairs) <= 2048:
             ds = ds.cache()
         if train:
@@ -363,11 +376,14 @@ def load_unpaired(spec, size=256, batch_size=1, seed=None, domains=None, split="
     train = split == "train"
     kind, _, arg = spec.partition(":")
     if domains is not None:
-        if kind != "tfds":
-            raise ValueError(f"domains split a TFDS set with attributes (tfds:celeb_a); received {spec!r}.")
+        if kind != "tfds" and spec != "avatars":
+            raise ValueError(f"domains split a set with attributes (tfds:celeb_a, avatars); received {spec!r}.")
         dom_a, dom_b = parse_domains(domains)
         a, count_a = _side(spec, size, seed, split, repeat, dom_a, train)
         b, count_b = _side(spec, size, seed_b, split, repeat, dom_b, train)
+    elif spec == "avatars":
+        raise ValueError("avatars needs two attribute domains, e.g. --domains Smile,-Smile (attributes: "
+                         f"{', '.join(avatars.EDITS)}).")
     elif kind == "tfds":
         name = parse_tfds_spec(arg)[0]
         if not name.startswith("cycle_gan") or ":" in arg:
@@ -391,7 +407,7 @@ def load(spec, size=256, batch_size=1, seed=None, domains=None, split="train", r
     kind = spec_kind(spec)
     if kind == "paired":
         if domains is not None:
-            raise ValueError(f"domains apply to unpaired attribute data (tfds:celeb_a); {spec!r} is paired.")
+            raise ValueError(f"domains apply to unpaired attribute data (tfds:celeb_a, avatars); {spec!r} is paired.")
         return (*load_paired(spec, size, batch_size, seed, split, repeat), kind)
     return (*load_unpaired(spec, size, batch_size, seed, domains, split, repeat), kind)
 

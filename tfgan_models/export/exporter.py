@@ -217,12 +217,15 @@ def _data_images(source, size, n, seed):
     if hasattr(registry.variant_class(source.settings["variant"]), "data_kind"):  # translation: its own specs
         from tfgan_models.data import translation
 
-        ds, _, _ = translation.load(spec, size=size[0], batch_size=n, seed=seed,
+        side = size[0]
+        if "avatars" in spec:  # rendered faces: drawn at the training size and resized, not rendered anew
+            side = min(side, int(source.settings["model"].get("data_shape", (side,))[0]))
+        ds, _, _ = translation.load(spec, size=side, batch_size=n, seed=seed,
                                     domains=source.settings["run"].get("domains"))
         first, second = next(iter(ds))  # (input, target) or (a, b): b feeds the b -> a generator
         batch = second if source.direction == "b_to_a" else first
         images = data_lib.to_uint8(batch.numpy())
-        if size[0] != size[1]:
+        if images.shape[1:3] != tuple(size):
             images = tf.image.resize(images, size).numpy().astype("uint8")
         # Instance norm magnifies rounding on flat images (a plain background): gates and calibration
         # use images with some contrast, topped up with smooth random ones.

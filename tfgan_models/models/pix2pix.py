@@ -32,7 +32,7 @@ import keras
 import tensorflow as tf
 
 from tfgan_models.losses import minimax_discriminator_loss, non_saturating_generator_loss, pixel_l1_loss
-from tfgan_models.models.translation import (TranslationModel, instance_norm, patchgan_discriminator,
+from tfgan_models.models.translation import (TranslationModel, at_work_size, instance_norm, patchgan_discriminator,
                                              resnet_generator, weight_init)
 from tfgan_models.registry import register_variant
 
@@ -78,6 +78,10 @@ PRESETS = {
     # U-Net's skips hand the luminance straight through, the ResNet has to relearn it
     "mobile": dict(data="colorize:photos", data_shape=(64, 64, 3), filters=16, d_filters=32, batch_size=8,
                    epochs=25, steps_per_epoch=100),
+    # glasses: a FaceApp-style editor on rendered faces (tfgan_models[faces]): the mobile U-Net at 128x128
+    # on (face, the same face with glasses), exported at 256x256 (edits at 128, adds the upsampled change)
+    "glasses": dict(data="paired:avatars/Glasses", data_shape=(128, 128, 3), filters=16, d_filters=32,
+                    work_size=128, batch_size=8, epochs=20, steps_per_epoch=200),
     # tiny: test size
     "tiny": dict(data="colorize:photos", data_shape=(16, 16, 3), filters=4, d_filters=4, d_layers=1,
                  batch_size=2, epochs=1, steps_per_epoch=2),
@@ -97,6 +101,8 @@ class Pix2Pix(TranslationModel):
         blocks, separable: ResNet generator options.
         d_filters, d_layers: PatchGAN width (64) and stride-2 layers (3: 70x70 patches).
         l1_weight: lambda (100). ``dropout``: U-Net decoder dropout during training (0.5).
+        work_size: run the generator at this side and add its upsampled change to images of any size
+            (:func:`~tfgan_models.models.translation.at_work_size`; the ``glasses`` face editor).
         **kwargs: ``ema_decay``, ``seed``; see :class:`TranslationModel`.
     """
 
@@ -105,8 +111,8 @@ class Pix2Pix(TranslationModel):
     default_preview = "colorize:photos"
 
     def __init__(self, data_shape=(256, 256, 3), architecture="unet", filters=64, depth=None, blocks=9,
-                 separable=False, d_filters=64, d_layers=3, l1_weight=100.0, dropout=0.5, generator=None,
-                 discriminator=None, **kwargs):
+                 separable=False, d_filters=64, d_layers=3, l1_weight=100.0, dropout=0.5, work_size=None,
+                 generator=None, discriminator=None, **kwargs):
         if architecture not in ARCHITECTURES:
             raise ValueError(f"architecture must be one of {ARCHITECTURES}, received {architecture!r}.")
         side = int(data_shape[0])
@@ -117,12 +123,14 @@ class Pix2Pix(TranslationModel):
         if generator is None:
             generator = (unet_generator(3, filters, depth, dropout) if architecture == "unet"
                          else resnet_generator(3, filters, blocks, separable=separable))
+            generator = at_work_size(generator, work_size) if work_size else generator
         if discriminator is None:
             discriminator = patchgan_discriminator(3, d_filters, d_layers, inputs=2)
         super().__init__(generator=generator, discriminator=discriminator, data_shape=data_shape, **kwargs)
         self.architecture, self.filters, self.depth, self.blocks = architecture, filters, depth, blocks
         self.separable, self.d_filters, self.d_layers = bool(separable), d_filters, d_layers
         self.l1_weight, self.dropout = float(l1_weight), float(dropout)
+        self.work_size = int(work_size) if work_size else None
 
     def discriminator_input_shapes(self):
         return [(None, None, 3), (None, None, 3)]
@@ -131,7 +139,7 @@ class Pix2Pix(TranslationModel):
         return {**super().get_config(), "architecture": self.architecture, "filters": self.filters,
                 "depth": self.depth, "blocks": self.blocks, "separable": self.separable,
                 "d_filters": self.d_filters, "d_layers": self.d_layers, "l1_weight": self.l1_weight,
-                "dropout": self.dropout}
+                "dropout": self.dropout, "work_size": self.work_size}
 
     def train_step(self, data):
         # 1. D step: descend 1/2 * -[log D(x, y) + log(1 - D(x, G(x)))] over all patches.

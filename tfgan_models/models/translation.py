@@ -34,6 +34,7 @@ back: what the SavedModel does), and the before/after picture.
 
 import keras
 import numpy as np
+import tensorflow as tf
 from keras import ops
 
 from tfgan_models.data import translation as translation_data
@@ -76,6 +77,40 @@ class ReflectPad(keras.layers.Layer):
 
 
 keras.saving.register_keras_serializable(package="tfgan_models")(ReflectPad)
+
+
+@keras.saving.register_keras_serializable(package="tfgan_models")
+class AddChangeAtInputSize(keras.layers.Layer):
+    """``[images, edited, small]`` -> ``clip(images + resize(edited - small, size of images), -1, 1)``.
+
+    The second half of :func:`at_work_size`: only the *change* the network made at its working
+    resolution is upsampled, so what it left alone keeps the input's full detail. Bilinear, without
+    antialiasing: TFLite's builtin RESIZE_BILINEAR.
+    """
+
+    def call(self, inputs):
+        images, edited, small = inputs
+        change = tf.image.resize(edited - small, tf.shape(images)[1:3], method="bilinear")
+        return tf.clip_by_value(images + change, -1.0, 1.0)
+
+    def compute_output_shape(self, shapes):
+        return shapes[0]
+
+
+def at_work_size(network, size, name=None):
+    """A generator for images of any size that runs ``network`` at ``size`` x ``size``.
+
+    Images -> bilinear resize to ``size`` -> ``network`` -> the change it made, resized back and added
+    to the input (:class:`AddChangeAtInputSize`). An editor trained on ``size`` crops of centred faces
+    then edits a face photo of any resolution the way it learned to, instead of seeing features at a
+    scale it never saw. At ``size`` itself the wrapper is the network (resizing to the same size is
+    the identity), so training is unchanged.
+    """
+    images = keras.Input((None, None, 3), name="images")
+    small = keras.layers.Resizing(int(size), int(size), interpolation="bilinear", name="to_work_size")(images)
+    edited = network(small)
+    out = AddChangeAtInputSize(name="add_change")([images, edited, small])
+    return keras.Model(images, out, name=name or network.name)
 
 
 def patchgan_discriminator(channels=3, filters=64, layers=3, inputs=1, name="discriminator"):

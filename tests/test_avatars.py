@@ -98,14 +98,19 @@ def test_bad_requests_get_clear_errors():
         translation.load_unpaired("avatars", size=32, domains="Hat,-Hat")
 
 
-def test_a_missing_extra_says_how_to_install_it(monkeypatch):
+def test_a_missing_extra_says_how_to_install_it(monkeypatch, tmp_path, capsys):
     monkeypatch.setitem(sys.modules, "cairosvg", None)  # makes `import cairosvg` fail
     with pytest.raises(avatars.MissingFacesExtra, match=r'pip install "tfgan_models\[faces\]"'):
         avatars.render(avatars.draw_face(0, 0), 64)
     from tfgan_models.cli import main
 
+    monkeypatch.setenv("KERAS_HOME", str(tmp_path / "keras"))  # no cached renders to fall back on
+    out = tmp_path / "run"
     assert main(["train", "cyclegan", "--preset", "tiny", "--data", "avatars", "--domains", "Smile,-Smile",
-                 "--out", "/nonexistent/never-written"]) == 2
+                 "--out", str(out)]) == 2
+    error = capsys.readouterr().err
+    assert 'pip install "tfgan_models[faces]"' in error and "Traceback" not in error
+    assert not out.exists()  # nothing half-written
 
 
 def test_attribute_domains_and_paired_edits(small_sets):

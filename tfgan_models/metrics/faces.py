@@ -15,6 +15,8 @@ thumbnail, one scikit-learn logistic regression per attribute. A claim made
 with the first must also hold with the second.
 """
 
+import os
+
 import numpy as np
 import tensorflow as tf
 import keras
@@ -22,9 +24,10 @@ import keras
 from tfgan_models.data import avatars
 
 JUDGE_SIZE = 128
+JUDGE_VERSION = "v1"  # part of the cached weights' file name: bump it when the network or its training changes
 TRAIN_FACES, TRAIN_SEED = 3000, 1  # a stream of training identities of their own (not the editors' seed 0)
 EPOCHS, BATCH = 6, 32
-THUMBNAIL = 16  # side of the colour thumbnail the independent judge reads beside HOG
+THUMBNAIL = 24  # side of the colour thumbnail the independent judge reads beside HOG
 
 
 def as_faces(images, size=JUDGE_SIZE):
@@ -56,13 +59,27 @@ class AttributeClassifier(_Judge):
 
     def __init__(self, seed=0, train_faces=TRAIN_FACES, epochs=EPOCHS):
         keras.utils.set_random_seed(int(seed))
-        images, labels = avatars.faces(int(train_faces), JUDGE_SIZE, "train", TRAIN_SEED)
         self.network = self._network()
+        path = os.path.join(avatars.cache_dir(), f"judge-{JUDGE_VERSION}-{seed}-{train_faces}-{epochs}.weights.h5")
+        if os.path.exists(path):  # trained once per machine, as the MNIST judge
+            try:
+                self.network.load_weights(path)
+                return
+            except (OSError, ValueError):  # a damaged file: train again
+                pass
+        images, labels = avatars.faces(int(train_faces), JUDGE_SIZE, "train", TRAIN_SEED)
         targets = {name: labels[name] for name in avatars.ATTRIBUTES}
         self.network.compile(keras.optimizers.Adam(1e-3),
                              loss={n: keras.losses.SparseCategoricalCrossentropy(from_logits=True) for n in targets})
         x = images.astype("float32") / 127.5 - 1.0
         self.network.fit(x, targets, batch_size=BATCH, epochs=int(epochs), shuffle=True, verbose=0)
+        try:
+            os.makedirs(os.path.dirname(path), exist_ok=True)
+            partial = f"{path}.{os.getpid()}.partial.weights.h5"
+            self.network.save_weights(partial)
+            os.replace(partial, path)
+        except OSError:  # a read-only home: keep the trained judge for this process only
+            pass
 
     @staticmethod
     def _network():

@@ -117,11 +117,14 @@ def bench_editor(run_dir, judges, n, folder, latency_runs, log):
     return row
 
 
-def judges_for(seed, log, train_faces=None):
+def judges_for(seeds, log, train_faces=None):
+    """``{"classifier": CNN seed 0, "independent": HOG judge, "classifier_seedK": CNN seed K, ...}`` and
+    each judge's accuracy per attribute on the held-out renders."""
     from tfgan_models.metrics.faces import TRAIN_FACES, AttributeClassifier, IndependentFaceJudge
 
     count = train_faces or TRAIN_FACES
-    judges = {"classifier": AttributeClassifier(seed, count), "independent": IndependentFaceJudge(count)}
+    judges = {"classifier": AttributeClassifier(seeds[0], count), "independent": IndependentFaceJudge(count)}
+    judges.update({f"classifier_seed{seed}": AttributeClassifier(seed, count) for seed in seeds[1:]})
     images, labels = avatars.faces(avatars.FACES_PER_SPLIT["test"], EXPORT_SIZE, "test")
     accuracy = {name: judge.accuracy(images, labels) for name, judge in judges.items()}
     for name, acc in accuracy.items():
@@ -132,13 +135,14 @@ def judges_for(seed, log, train_faces=None):
 
 def run(quick=False, seeds=None, log=print, steps=None, editors=EDITORS, run_dirs=None, keep=None, faces=None,
         train_faces=None):
-    """Trains the editors (``steps`` caps them; ``--quick``: 200) or scores ``run_dirs``; ``seeds``: the
-    judges' seeds (each a classifier trained anew); ``faces``: held-out faces per direction (all)."""
+    """Trains the editors (``steps`` caps them; ``--quick``: 200) or scores ``run_dirs``; ``seeds``: how many
+    attribute CNNs (seeds 0..n-1) read every edit beside the independent judge; ``faces``: held-out faces
+    per direction (default all)."""
     seed_list = resolve_seeds(seeds, quick, 1)
     steps = int(steps) if steps is not None else (QUICK_STEPS if quick else None)
     n = int(faces or (QUICK_FACES if quick else avatars.FACES_PER_SPLIT["test"]))
     latency_runs = 3 if quick else 20
-    rows, trained, judge_rows = [], [], []
+    rows, trained = [], []
     with Timer() as wall, tempfile.TemporaryDirectory(prefix="tfgan-bench-faceapp-") as tmp:
         folder = keep or tmp
         os.makedirs(folder, exist_ok=True)
@@ -148,12 +152,10 @@ def run(quick=False, seeds=None, log=print, steps=None, editors=EDITORS, run_dir
             with Timer() as clock:
                 runs.train(runs.run_settings(variant, preset, seed=0, **overrides), run_dir, verbose=0)
             trained.append((run_dir, clock.seconds))
-        for seed in seed_list:
-            judges, accuracy = judges_for(seed, log, train_faces)
-            judge_rows.append({"seed": seed, "accuracy": accuracy})
-            for run_dir, train_s in (trained or [(r, None) for r in run_dirs]):
-                row = bench_editor(run_dir, judges, n, os.path.join(folder, f"export-{seed}"), latency_runs, log)
-                rows.append({**row, "judge_seed": seed, "train_s": train_s})
+        judges, accuracy = judges_for(seed_list, log, train_faces)
+        for run_dir, train_s in (trained or [(r, None) for r in run_dirs]):
+            rows.append({**bench_editor(run_dir, judges, n, os.path.join(folder, "export"), latency_runs, log),
+                         "train_s": train_s})
     return {"suite": "faceapp",
             "protocol": {"quick": bool(quick), "judge_seeds": seed_list, "steps": steps or "preset",
                          "faces": f"avatars test split (held-out identities) rendered at {EXPORT_SIZE}x{EXPORT_SIZE}, "
@@ -161,18 +163,18 @@ def run(quick=False, seeds=None, log=print, steps=None, editors=EDITORS, run_dir
                          "judges": "classifier: multi-head CNN; independent: HOG + colour thumbnail, logistic "
                                    "regression; both trained on renders of training identities",
                          "latency": f"median of {latency_runs} invokes at {EXPORT_SIZE}x{EXPORT_SIZE}, ai_edge_litert"},
-            "targets": TARGETS, "judges": judge_rows, "machine": machine_info(), "wall_time_s": wall.seconds,
+            "targets": TARGETS, "judge_accuracy": accuracy, "machine": machine_info(), "wall_time_s": wall.seconds,
             "rows": rows}
 
 
 def format_table(results):
-    judges = [[f"{name} (seed {j['seed']})", *[f"{acc[a]:.1%}" for a in avatars.ATTRIBUTES]]
-              for j in results["judges"] for name, acc in j["accuracy"].items()]
+    judges = [[name, *[f"{acc[a]:.1%}" for a in avatars.ATTRIBUTES]] for name, acc in results["judge_accuracy"].items()]
+    names = list(results["judge_accuracy"])
     edits = []
     for r in results["rows"]:
         for d in r["directions"]:
             for engine, s in d["engines"].items():
-                cells = [f"{s[j]['success']:.1%} / {s[j]['identity_kept']:.1%}" for j in ("classifier", "independent")]
+                cells = [f"{s[j]['success']:.1%} / {s[j]['identity_kept']:.1%}" for j in names]
                 truth = f"{s['psnr']:.1f} / {s['baseline_psnr']:.1f}" if "psnr" in s else "-"
                 edits.append([r["editor"], f"{d['direction']} ({d['attribute']}={d['target']})", engine,
                               str(d["faces"]), *cells, truth])
@@ -180,6 +182,6 @@ def format_table(results):
                for r in results["rows"]]
     return "\n\n".join([f"faceapp: wall {results['wall_time_s']:.0f} s",
                         render(["judge on held-out renders", *avatars.ATTRIBUTES], judges),
-                        render(["editor", "direction", "engine", "faces", "classifier: success / identity",
-                                "independent: success / identity", "PSNR vs truth / input"], edits),
+                        render(["editor", "direction", "engine", "faces", *[f"{j}: success / identity" for j in names],
+                                "PSNR vs truth / input"], edits),
                         render(["editor @256", "fp16 1t ms", "fp16 2t ms", "int8 1t ms", "int8 2t ms"], latency)])

@@ -171,7 +171,7 @@ def test_spec_parsing_and_listing():
     assert data.parse_spec("stacked_mnist:test") == ("stacked_mnist", "test")
     kinds = {syntax.split("[")[0].split(":")[0] for syntax, _ in data.DATA_SPECS}
     assert kinds == {"digits", "photos", "ring8", "grid25", "tfds", "folder", "mnist", "fashion_mnist",
-                     "stacked_mnist", "binarized_mnist", "binarized_digits"}
+                     "stacked_mnist", "binarized_mnist", "binarized_digits", "avatars"}
     assert all(isinstance(text, str) and "\n" not in text for _, text in data.DATA_SPECS)
 
 

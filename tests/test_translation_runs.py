@@ -160,7 +160,7 @@ def test_cli_translate_bad_input(cyclegan_run, pix2pix_run, tmp_path, capsys):
 
 
 @pytest.mark.parametrize("argv, message", [
-    (["train", "cyclegan", "--preset", "tiny", "--domains", "Young,-Young"], "domains split a TFDS set"),
+    (["train", "cyclegan", "--preset", "tiny", "--domains", "Young,-Young"], "domains split a set with attributes"),
     (["train", "cyclegan", "--preset", "tiny", "--data", "tfds:celeb_a", "--domains", "Young,Young"], "same"),
     (["train", "dcgan", "--preset", "tiny", "--domains", "a,b"], "does not take it"),
     (["train", "pix2pix", "--preset", "tiny", "--data", "unpaired:photos,hue:photos"], "trains on paired data"),

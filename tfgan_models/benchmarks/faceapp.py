@@ -33,6 +33,7 @@ import numpy as np
 
 from tfgan_models import runs
 from tfgan_models.benchmarks import Timer, fmt, machine_info, render, resolve_seeds
+from tfgan_models.benchmarks import translation as translation_bench
 from tfgan_models.data import avatars, translation
 
 EDITORS = (("cyclegan", "smile"), ("cyclegan", "glasses"), ("pix2pix", "glasses"))
@@ -65,18 +66,14 @@ def held_out_faces(attribute, value, n, paired):
     return images[labels[attribute] == value][:n], None
 
 
-def _psnr_l1(truth, images):
-    error = images.astype("float32") / 255.0 - truth.astype("float32") / 255.0
-    return float(10.0 * np.log10(1.0 / max(float(np.mean(error**2)), 1e-12))), float(np.mean(np.abs(error)))
-
-
 def score(edited, inputs, truth, attribute, target, judges):
     from tfgan_models.metrics.faces import edit_scores
 
     row = {name: edit_scores(judge, inputs, edited, attribute, target) for name, judge in judges.items()}
-    if truth is not None:
-        row["psnr"], row["l1"] = _psnr_l1(truth, edited)
-        row["baseline_psnr"], row["baseline_l1"] = _psnr_l1(truth, inputs)
+    if truth is not None:  # the translation suite's PSNR and L1 (pixels in [0, 1])
+        row["psnr"], row["l1"] = translation_bench._psnr(truth, edited), translation_bench._l1(truth, edited)
+        row["baseline_psnr"], row["baseline_l1"] = (translation_bench._psnr(truth, inputs),
+                                                    translation_bench._l1(truth, inputs))
     return row
 
 

@@ -12,3 +12,6 @@ __all__ += ["DiagonalBiLSTM", "MaskedConv2D", "RowLSTM"]
 from tfgan_models.layers.inpainting import ChannelwiseDense, FillHole
 
 __all__ += ["ChannelwiseDense", "FillHole"]
+from tfgan_models.layers.text import CharTokenizer, caption_ids, char_cnn_rnn
+
+__all__ += ["CharTokenizer", "caption_ids", "char_cnn_rnn"]

@@ -48,3 +48,6 @@ __all__ = [
     "wasserstein_discriminator_loss",
     "wasserstein_generator_loss",
 ]
+from tfgan_models.losses.matching import kl_to_standard_normal, matching_aware_discriminator_loss, sje_loss
+
+__all__ += ["kl_to_standard_normal", "matching_aware_discriminator_loss", "sje_loss"]

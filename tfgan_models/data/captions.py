@@ -229,7 +229,7 @@ def scan_captioned_folder(folder, warn=True):
 
 
 # ------------------------------------------------------------------ specs
-def _parse(spec, split):
+def parse_captioned(spec, split="train"):
     """``(kind, argument, split)`` with kind ``shapes``, ``captions`` or ``tfds``; errors for anything else."""
     kind, _, rest = str(spec).partition(":")
     if kind == "shapes":
@@ -247,7 +247,7 @@ def _parse(spec, split):
 
 def captioned_size(spec, split="train"):
     """Number of (image, caption) examples; for ``tfds:coco_captions`` approximate (5 captions an image)."""
-    kind, argument, split = _parse(spec, split)
+    kind, argument, split = parse_captioned(spec, split)
     if kind == "shapes":
         return SPLITS[split]
     if kind == "captions":
@@ -269,7 +269,7 @@ def load_captioned(spec, batch_size=64, image_size=16, split="train", shuffle=Tr
     ``shapes_arrays(split, image_size, seed=0)``). With ``repeat`` the data repeat and the last partial
     batch is dropped (static batch size); otherwise one pass, partial batch kept.
     """
-    kind, argument, split = _parse(spec, split)
+    kind, argument, split = parse_captioned(spec, split)
     if int(batch_size) < 1:
         raise ValueError(f"batch_size must be >= 1, received {batch_size!r}.")
     size = int(image_size)

@@ -161,6 +161,11 @@ class TextToImageModel(GANModel):
         names = self.stage_losses[self.stage]
         return [self.loss_trackers[n] for n in names] + list(self.reg_trackers.values())
 
+    @classmethod
+    def check_data_spec(cls, spec):
+        """Fails early on a spec that is not captioned data."""
+        captions_data.parse_captioned(spec)
+
     def stage_resolution(self):
         """The image size the current stage trains at (StackGAN's Stage-I is smaller)."""
         return int(self.data_shape[0])

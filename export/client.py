@@ -16,6 +16,8 @@ Examples (the server of ``compose.yaml`` on localhost)::
     python export/client.py ce-demo --image a.png b.png --mask center --out samples/
     # an autoregressive model (PixelRNN): one sample per seed, drawn in the server
     python export/client.py pixelrnn-demo --seed 1 2 --signature sample --out samples/
+    # a text-to-image model (GAN-INT-CLS, StackGAN): one image per caption (and per seed)
+    python export/client.py gic-demo --text "a large red circle" "a small blue square" --seed 1 2 --out samples/
     # the same over gRPC (needs `pip install tensorflow-serving-api grpcio`)
     python export/client.py dcgan-demo --seed 1 2 3 --grpc --out samples/
 
@@ -29,6 +31,7 @@ import base64
 import io
 import json
 import os
+import re
 import sys
 import urllib.request
 
@@ -132,8 +135,8 @@ def grpc_request(model, inputs, signature="serving_default", version=None, dtype
 def _default_dtype(name, value):
     import tensorflow as tf
 
-    if isinstance(value, (list, tuple)) and value and isinstance(value[0], (bytes, bytearray)):
-        return tf.string
+    if isinstance(value, (list, tuple)) and any(isinstance(v, (bytes, bytearray, str)) for v in value):
+        return tf.string  # captions: str and bytes (any bytes, valid UTF-8 or not) mixed
     array = np.asarray(value)
     if array.dtype == object or array.dtype.kind in "SU":
         return tf.string
@@ -192,6 +195,34 @@ def inpaint_inputs(images, masks):
     return {"images": images, "masks": masks[..., None].astype("uint8")}
 
 
+# ---------------------------------------------------------- text-to-image
+def caption_ids(text, vocab):
+    """int32 ids (1, L) of one caption (``str`` or UTF-8 ``bytes``) for a text-to-image ``.tflite`` file, exactly
+    as ``tfgan_models.layers.text.caption_ids``; ``vocab``: ``tflite/NAME_text.json`` (a path) or its dict."""
+    if not isinstance(vocab, dict):
+        with open(vocab, encoding="utf-8") as f:
+            vocab = json.load(f)
+    if isinstance(text, (bytes, bytearray)):
+        text = bytes(text).decode("utf-8", errors="replace")
+    length, first = int(vocab["length"]), int(vocab.get("first_id", 1))
+    index = {c: i + first for i, c in enumerate(vocab["alphabet"])}
+    text = re.sub(r"[\t\n\f\r ]+", " ", text).strip(" ")
+    ids = [index.get(c.lower() if c < "\x80" else c, int(vocab["unknown"])) for c in text[:length]]
+    out = np.full((1, length), int(vocab["pad"]), "int32")
+    out[0, : len(ids)] = ids
+    return out
+
+
+def text_inputs(texts, seeds=None):
+    """``(signature, inputs)`` of a text-to-image request: ``serving_default`` (seed 0) for captions alone,
+    else ``seed`` with one row per caption and seed (caption-major)."""
+    texts = [texts] if isinstance(texts, (str, bytes)) else list(texts)
+    if seeds is None:
+        return "serving_default", {"text": texts}
+    seeds = [int(s) for s in (seeds if np.ndim(seeds) else [seeds])]
+    return "seed", {"text": [t for t in texts for _ in seeds], "seed": np.asarray(seeds * len(texts), "int64")}
+
+
 # --------------------------------------------------------------- command
 def _write_images(outputs, out_dir, prefix):
     from PIL import Image
@@ -214,6 +245,7 @@ def main(argv=None):
     parser = argparse.ArgumentParser(description="Query a generator served by TF Serving.")
     parser.add_argument("model", help="model name (the folder under export/models)")
     parser.add_argument("--seed", type=int, nargs="+", help="latent generators: one image per seed")
+    parser.add_argument("--text", nargs="+", help="text-to-image models: captions, one image per caption and --seed")
     parser.add_argument("--labels", type=int, nargs="+", help="conditional generators: one label per seed")
     parser.add_argument("--truncation", type=float,
                         help="latent generators with N(0, I) z: the truncation trick at this threshold "
@@ -232,9 +264,12 @@ def main(argv=None):
     parser.add_argument("--grpc", action="store_true", help="use gRPC (port 8500) instead of REST (8501)")
     parser.add_argument("--out", default="samples", help="folder for the PNGs")
     args = parser.parse_args(argv)
-    if bool(args.seed) == bool(args.image):
-        parser.error("give either --seed (latent generators) or --image (image-to-image generators)")
-    if args.image:
+    if args.text and args.image or not args.text and bool(args.seed) == bool(args.image):
+        parser.error("give either --seed (latent generators), --text (text-to-image, with optional --seed) "
+                     "or --image (image-to-image generators)")
+    if args.text:
+        signature, inputs = text_inputs(args.text, args.seed)
+    elif args.image:
         signature = "b_to_a_bytes" if args.reverse else "bytes"
         inputs = {"image_bytes": [open(p, "rb").read() for p in args.image]}
         if args.mask:

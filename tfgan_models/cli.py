@@ -58,6 +58,11 @@ def _parser():
     sample.add_argument("--truncation", help="truncation trick: redraw |z_i| above this threshold, e.g. 0.5; "
                                              "a comma list (e.g. none,2,1,0.5) makes one row per threshold "
                                              "from the same seed and labels")
+    sample.add_argument("--text", action="append", metavar="CAPTION",
+                        help="text-to-image runs: a caption; --n samples of it in a row (repeat for more rows)")
+    sample.add_argument("--interpolate", nargs=2, metavar=("CAPTION_A", "CAPTION_B"),
+                        help="text-to-image runs: a row of --steps images between two captions' embeddings")
+    sample.add_argument("--steps", type=int, default=8, help="images in an --interpolate row (>= 2)")
 
     export = sub.add_parser(
         "export", help="export a run to a TF Serving SavedModel and TFLite files, with parity gates",
@@ -119,14 +124,15 @@ def _parser():
 
     bench = sub.add_parser("bench", help="run a benchmark suite")
     bench.add_argument("suite", help="mixtures, digits, pipeline, conditional, export, sr, translation, biggan, "
-                                      "inpaint-ar or faceapp")
+                                      "inpaint-ar, faceapp or text2image")
     bench.add_argument("--quick", action="store_true", help="one seed, short budget")
     bench.add_argument("--seeds", type=int, help="number of seeds (default: 3, or 1 with --quick)")
     bench.add_argument("--json", help="write the results to this JSON file")
     bench.add_argument("--parts", help="inpaint-ar: comma-separated parts to run (pixelrnn_mnist, pixelrnn_digits, "
                                        "context_encoder_mnist, context_encoder_photos; default all)")
     bench.add_argument("--runs", help="comma-separated run directories to measure instead of training "
-                                      "(conditional, export, translation, biggan and faceapp suites)")
+                                      "(conditional, export, translation, biggan and faceapp suites; text2image: "
+                                      "NAME=DIR with NAME gan_int_cls, gan_plain, stackgan or stackgan_no_ca)")
     return parser
 
 
@@ -159,7 +165,8 @@ def _train(args):
     out = args.out or os.path.join("runs", f"{settings['variant']}-{settings['preset']}")
     history = runs.train(settings, out, overwrite=args.overwrite)
     last = history[-1] if history else {}
-    losses = ", ".join(f"{k}={v:.4f}" for k, v in last.items() if k != "epoch")
+    losses = ", ".join(f"{k}={v}" if isinstance(v, str) else f"{k}={v:.4f}"  # multi-phase runs record the phase
+                       for k, v in last.items() if k != "epoch")
     print(f"trained {settings['variant']}/{settings['preset']} into {out} ({losses})")
 
 
@@ -190,7 +197,8 @@ def _sample(args):
                              f"{args.truncation!r}.") from None
     array = runs.sample(args.run_dir, n=args.n, seed=args.seed, out=args.out, labels=labels,
                         traverse=args.traverse, inputs=inputs,
-                        truncation=truncation[0] if truncation and len(truncation) == 1 else truncation)
+                        truncation=truncation[0] if truncation and len(truncation) == 1 else truncation,
+                        texts=args.text, interpolate=args.interpolate, steps=args.steps)
     if array.ndim == 3:  # image-to-image variants write one before/after picture
         print(f"wrote a before/after picture to {args.out}")
     else:
@@ -276,9 +284,9 @@ def _bench(args):
     if args.suite not in SUITES:
         raise ValueError(f"unknown benchmark suite {args.suite!r}; known suites: {', '.join(sorted(SUITES))}.")
     extra = {"run_dirs": args.runs.split(",")} if args.runs else {}
-    if extra and args.suite not in ("conditional", "export", "translation", "biggan", "faceapp"):
-        raise ValueError(f"--runs applies to the conditional, export, translation, biggan and faceapp suites, "
-                         f"not {args.suite!r}.")
+    if extra and args.suite not in ("conditional", "export", "translation", "biggan", "faceapp", "text2image"):
+        raise ValueError(f"--runs applies to the conditional, export, translation, biggan, faceapp and text2image "
+                         f"suites, not {args.suite!r}.")
     if args.parts:
         if args.suite != "inpaint-ar":
             raise ValueError(f"--parts applies to the inpaint-ar suite, not {args.suite!r}.")

@@ -226,7 +226,8 @@ def load_model(run_dir):
     return model, settings
 
 
-def sample(run_dir, n=64, seed=0, out="samples.png", labels=None, traverse=None, inputs=None, truncation=None):
+def sample(run_dir, n=64, seed=0, out="samples.png", labels=None, traverse=None, inputs=None, truncation=None,
+           texts=None, interpolate=None, steps=8):
     """Writes samples of a run: ``.png`` a grid, ``.npy`` uint8 ``(N, H, W, C)``
     (2-D points: float32 ``(N, 2)``). Returns the array written or pictured.
 
@@ -237,7 +238,9 @@ def sample(run_dir, n=64, seed=0, out="samples.png", labels=None, traverse=None,
     inputs by name (``model.generator_inputs()``), one value per sample or one
     value (or row) for all. ``truncation``: a threshold for the truncation trick, or a list of
     thresholds (``None`` for none) giving one row of ``n`` samples each, from the same seed and
-    conditions: the truncation trade-off in one picture.
+    conditions: the truncation trade-off in one picture. Text-to-image runs: ``texts`` gives one row
+    of ``n`` samples per caption; ``interpolate=(caption_a, caption_b)`` one row of ``steps`` images
+    along the line between their embeddings, with the same noise.
     """
     if int(n) < 1:
         raise ValueError(f"--n must be >= 1, received {n}.")
@@ -251,7 +254,18 @@ def sample(run_dir, n=64, seed=0, out="samples.png", labels=None, traverse=None,
         picture = model.sample_picture(seed=int(seed))
         write_bytes(out, encode_png(picture))
         return picture
-    if traverse is not None:
+    if texts is not None or interpolate is not None:
+        if not hasattr(model, "interpolate"):
+            raise ValueError(f"{type(model).__name__} takes no captions: --text and --interpolate apply to "
+                             "text-to-image runs (gan_int_cls, stackgan).")
+        if (labels, traverse, inputs or None) != (None, None, None) or (texts is not None and interpolate):
+            raise ValueError("--text or --interpolate (one of them) cannot be combined with --labels, --traverse "
+                             "or --input.")
+        if interpolate is not None:
+            samples, cols = model.interpolate(*interpolate, steps=int(steps), seed=int(seed)), int(steps)
+        else:
+            samples, cols = model.generate(texts=texts, n_per_text=int(n), seed=int(seed), truncation=truncation), int(n)
+    elif traverse is not None:
         if truncation is not None:
             raise ValueError("--traverse and --truncation cannot be combined: a traversal fixes z.")
         if not hasattr(model, "traversal"):

@@ -89,6 +89,9 @@ def export_run(run_dir, root, formats=FORMATS, quantizations=tflite.QUANTIZATION
             entry["tflite"] = _tflites(source, staging, quantizations, size, representative_data, log)
             if source.reverse is not None:  # two-way translation: b -> a files beside the a -> b ones
                 entry["tflite_b_to_a"] = _tflites(source.reverse, staging, quantizations, size, None, log)
+            sidecars = getattr(kind_module(source), "tflite_sidecars", None)  # e.g. a text model's vocabulary
+            if sidecars is not None:
+                entry.update(sidecars(source, staging))
         _commit(staging, final, overwrite)
     except BaseException:
         shutil.rmtree(staging, ignore_errors=True)

@@ -232,6 +232,8 @@ def signature_specs(loaded):
     """``{signature: {"inputs": {name: {dtype, shape}}, "outputs": {...}}}`` of a loaded SavedModel."""
 
     def spec(s):
+        if s.shape.rank is None:  # any rank (e.g. a seed given as a scalar or one per row)
+            return {"dtype": s.dtype.name, "shape": None}
         return {"dtype": s.dtype.name, "shape": [None if d is None else int(d) for d in s.shape]}
 
     out = {}

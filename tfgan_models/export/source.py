@@ -19,6 +19,9 @@ Two kinds of generator are exportable:
 * ``"autoregressive"``: ``images (B, H, W, C) -> logits`` of every position given the
   pixels before it (PixelRNN, PixelCNN: a network with a mask-A ``MaskedConv2D``).
   Likelihood, one-step and sampling signatures, gates: :mod:`.autoregressive`.
+* ``"text2image"``: ``[*noise, text (tf.string)] -> images`` (GAN-INT-CLS, StackGAN): a declared input
+  with prior ``"text"`` (a bare network: a tf.string input). Captions in, seeded noise, an ``embed``
+  signature; TFLite takes character ids: :mod:`.text2image`.
 
 2-D point generators (output rank 2) have nothing to serve as an image and are
 refused. A later variant plugs in here: a new input signature is a new kind; a kind
@@ -42,7 +45,8 @@ from tfgan_models.runs import load_generator
 
 _NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]*$")
 KIND_MODULES = {"inpaint": "tfgan_models.export.inpainting",
-                "autoregressive": "tfgan_models.export.autoregressive"}
+                "autoregressive": "tfgan_models.export.autoregressive",
+                "text2image": "tfgan_models.export.text2image"}
 
 
 def kind_module(source):
@@ -57,7 +61,7 @@ class Source:
     """A generator ready to export. ``settings`` is the run's (``None`` for a bare model)."""
 
     generator: keras.Model
-    kind: str                     # "latent" | "image" | "inpaint"
+    kind: str                     # "latent" | "image" | "inpaint" | "autoregressive" | "text2image"
     name: str
     settings: dict = None
     run_dir: str = None
@@ -142,7 +146,7 @@ def _resolve_generator(generator, name, settings, run_dir, declared=None):
         raise ValueError(f"export handles functional generators with one output; {generator.name!r} "
                          f"has {len(inputs)} inputs and {len(outputs)} outputs.")
     in_shape, out_shape = tuple(inputs[0].shape), tuple(outputs[0].shape)
-    for kind in KIND_MODULES:  # kinds with their own signatures: inpainting, autoregressive
+    for kind in KIND_MODULES:  # kinds with their own signatures: inpainting, autoregressive, text-to-image
         module = kind_module(kind)
         if module.matches(generator, declared):
             specs = _distinct_names(generator, list(declared or module.declared_inputs(generator)))

@@ -44,6 +44,12 @@ from tfgan_models.registry import register_variant
 BETA = 0.5  # GAN-INT's interpolation weight (sec. 4.3: "in practice we found that fixing beta = 0.5 works well")
 
 
+def with_interpolations(phi, beta=BETA):
+    """GAN-INT's generator conditions: the B embeddings, then B/2 of beta phi_i + (1 - beta) phi_{i + B/2}."""
+    half = ops.shape(phi)[0] // 2
+    return ops.concatenate([phi, beta * phi[:half] + (1.0 - beta) * phi[half : 2 * half]], axis=0)
+
+
 def gan_int_cls_core(data_shape, latent_dim, embedding_dim, projection_dim, width):
     """G(z, phi) -> images: phi -> dense (projection_dim) + LeakyReLU, concatenated with z, DCGAN up-convs."""
     z = keras.Input((int(latent_dim),), name="z")
@@ -65,7 +71,7 @@ PRESETS = {
     # demo: captioned shapes at 32x32, a small char-CNN-GRU, CPU minutes
     "demo": dict(data="shapes", data_shape=(32, 32, 3), latent_dim=32, embedding_dim=64, projection_dim=32,
                  width=32, d_width=32, text_length=64, encoder_filters=(64, 64), encoder_pools=(3, 3),
-                 encoder_units=64, encoder_epochs=4, gan_epochs=20, batch_size=64, epochs=24),
+                 encoder_units=64, encoder_epochs=30, gan_epochs=40, batch_size=64, epochs=70),
     # tiny: test size
     "tiny": dict(data="shapes", data_shape=(16, 16, 3), latent_dim=8, embedding_dim=16, projection_dim=8, width=8,
                  d_width=8, text_length=24, encoder_filters=(8,), encoder_pools=(2,), encoder_units=8,
@@ -148,8 +154,7 @@ class GANINTCLS(TextToImageModel):
                                                        self.cls_weight)
         self.apply_gradients("discriminator", tape, d_loss)
         if self.interpolation:
-            half = batch // 2
-            phi = ops.concatenate([phi, BETA * phi[:half] + (1.0 - BETA) * phi[half : 2 * half]], axis=0)
+            phi = with_interpolations(phi)
         with tf.GradientTape() as tape:
             fake = core([self.latents(ops.shape(phi)[0]), phi], training=True)
             g_loss = non_saturating_generator_loss(self.discriminator([fake, phi], training=True))

@@ -127,7 +127,7 @@ PRESETS = {
     # demo: captioned shapes, Stage-I 16x16 -> Stage-II 32x32, c 32, 2 residual blocks, CPU minutes
     "demo": dict(data="shapes", data_shape=(32, 32, 3), stage1_size=16, latent_dim=32, embedding_dim=64, ca_dim=32,
                  ngf=16, ndf=32, residual_blocks=2, text_length=64, encoder_filters=(64, 64), encoder_pools=(3, 3),
-                 encoder_units=64, encoder_epochs=4, stage1_epochs=16, stage2_epochs=8, batch_size=64, epochs=28),
+                 encoder_units=64, encoder_epochs=30, stage1_epochs=30, stage2_epochs=20, batch_size=64, epochs=80),
     # tiny: test size
     "tiny": dict(data="shapes", data_shape=(32, 32, 3), stage1_size=16, latent_dim=8, embedding_dim=16, ca_dim=8,
                  ngf=4, ndf=8, residual_blocks=1, text_length=24, encoder_filters=(8,), encoder_pools=(2,),

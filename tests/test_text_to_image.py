@@ -157,7 +157,8 @@ def test_generate_interpolate_and_odd_captions():
     model = tiny("gan_int_cls")
     out = model.generate(texts=TRICKY, n_per_text=2, seed=1)
     assert out.shape == (2 * len(TRICKY), 16, 16, 3) and np.isfinite(out).all() and np.abs(out).max() <= 1
-    np.testing.assert_allclose(model.generate(texts=["a red circle"], seed=3), model.generate(texts=["a red circle"], seed=3))
+    again = model.generate(texts=["a red circle"], seed=3)
+    np.testing.assert_allclose(model.generate(texts=["a red circle"], seed=3), again)
     assert model.generate(4, seed=0).shape == (4, 16, 16, 3)  # no captions: the sample captions in turn
     row = model.interpolate("a red circle", "a blue square", steps=5)
     assert row.shape == (5, 16, 16, 3)
@@ -206,3 +207,10 @@ def test_text_options_on_a_model_without_captions_exit_2(tmp_path):
 def test_a_spec_that_is_not_captioned_data_is_refused_before_training():
     with pytest.raises(ValueError, match="unknown captioned data"):
         runs.run_settings("gan_int_cls", "tiny", data="digits")
+
+
+def test_epochs_of_a_phased_model_are_set_per_phase():
+    with pytest.raises(ValueError, match="--set encoder_epochs=N --set gan_epochs=N"):
+        runs.run_settings("gan_int_cls", "tiny", epochs=3)
+    settings = runs.run_settings("stackgan", "tiny", overrides={"stage2_epochs": 2})
+    assert [p.epochs for p in runs.build_model(settings).phases()] == [1, 1, 2]

@@ -29,6 +29,10 @@ def run_settings(variant, preset=None, data=None, epochs=None, steps_per_epoch=N
     cls = registry.variant_class(variant)
     model_kwargs, run = registry.split_preset(registry.preset(variant, preset))
     overrides = check_overrides(cls, overrides or {})
+    phase_keys = getattr(cls, "phase_epoch_keys", ())
+    if phase_keys and (epochs is not None or steps_per_epoch is not None):  # each phase has its own budget
+        raise ValueError(f"{variant} trains in phases; set their budgets with "
+                         f"{' '.join(f'--set {k}=N' for k in phase_keys)} instead of --epochs / --steps-per-epoch.")
     model_kwargs["seed"] = int(seed)
     if ema_decay is not None:
         model_kwargs["ema_decay"] = float(ema_decay)

@@ -96,6 +96,8 @@ class GANINTCLS(TextToImageModel):
         **kwargs: ``seed``, ``sample_captions``; see :class:`TextToImageModel`.
     """
 
+    # tfgan train --set KEY=N: each phase has its own budget (no --epochs)
+    phase_epoch_keys = ("encoder_epochs", "gan_epochs", "encoder_steps", "gan_steps")
     stage_losses = {"text_encoder": ("sje_loss",), "gan": ("d_loss", "g_loss", "d_wrong")}
 
     def __init__(self, data_shape=(32, 32, 3), latent_dim=32, embedding_dim=64, projection_dim=32, width=32,

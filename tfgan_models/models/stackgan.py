@@ -94,12 +94,14 @@ def stage2_network(size1, size, embedding_dim, ca_dim, ngf, residual_blocks, ca=
     c = AugmentedCondition(ca, name="c_2")(params, eps)
     h = keras.layers.ReLU()(keras.layers.Conv2D(ngf, 3, padding="same", name="encode_0")(low))
     for i, ch in enumerate((2 * ngf, 4 * ngf)):
-        h = _bn_relu(keras.layers.Conv2D(ch, 4, 2, "same", use_bias=False, name=f"encode_{i + 1}")(h), f"encode_{i + 1}")
+        name = f"encode_{i + 1}"
+        h = _bn_relu(keras.layers.Conv2D(ch, 4, 2, "same", use_bias=False, name=name)(h), name)
     maps = keras.layers.UpSampling2D(size1 // 4, name="replicate")(keras.layers.Reshape((1, 1, int(ca_dim)))(c))
     h = keras.layers.Concatenate()([h, maps])
     h = _bn_relu(keras.layers.Conv2D(4 * ngf, 3, padding="same", use_bias=False, name="joint")(h), "joint")
     for i in range(int(residual_blocks)):
-        r = _bn_relu(keras.layers.Conv2D(4 * ngf, 3, padding="same", use_bias=False, name=f"res_{i}_a")(h), f"res_{i}_a")
+        name = f"res_{i}_a"
+        r = _bn_relu(keras.layers.Conv2D(4 * ngf, 3, padding="same", use_bias=False, name=name)(h), name)
         r = keras.layers.BatchNormalization(name=f"res_{i}_b_bn")(
             keras.layers.Conv2D(4 * ngf, 3, padding="same", use_bias=False, name=f"res_{i}_b")(r))
         h = keras.layers.ReLU()(keras.layers.Add()([h, r]))
@@ -152,6 +154,8 @@ class StackGAN(TextToImageModel):
     """
 
     network_keys = ("generator", "discriminator", "stage1_discriminator", "image_encoder")
+    # tfgan train --set KEY=N: each phase has its own budget (no --epochs)
+    phase_epoch_keys = ("encoder_epochs", "stage1_epochs", "stage2_epochs", "phase_steps")
     stage_losses = {"text_encoder": ("sje_loss",), "stage1": ("d_loss", "g_loss", "kl_loss"),
                     "stage2": ("d_loss", "g_loss", "kl_loss")}
 

@@ -95,7 +95,8 @@ class TextToImageModel(GANModel):
 
     Subclasses build ``core`` (``[*noise, embedding] -> image``) and call :func:`text_generator`,
     declare ``noise_inputs()``, ``phases()`` (the first named ``text_encoder``), ``stage_losses`` and
-    ``gan_step(images, phi, classes)``, and name the networks the ``generator`` optimizer trains (``generator_variables``).
+    ``gan_step(images, phi, classes)``, and name the networks the ``generator`` optimizer trains
+    (``generator_variables``).
     """
 
     optimizer_names = ("generator", "discriminator", "embedding")

@@ -17,7 +17,7 @@ def test_text_to_image_notebook_runs(tmp_path, monkeypatch):
     _, text, pictures = execute(NOTEBOOK, tmp_path, monkeypatch, {
         "TFGAN_T2I_PRESET": "tiny", "TFGAN_T2I_ENCODER_EPOCHS": "1", "TFGAN_T2I_GAN_EPOCHS": "1",
         "TFGAN_T2I_STACKGAN_EPOCHS": "1"})
-    assert pictures >= 8, f"{pictures} pictures: data, captions, interpolation, CLI, SavedModel, TFLite, StackGAN"
+    assert pictures >= 7, f"{pictures} pictures: data, captions, interpolation, CLI, SavedModel, TFLite, StackGAN"
     assert "held out of training: [True, True, True]" in text
     assert "exit status 0" in text  # tfgan sample --text
     assert "images (2, 16, 16, 3) uint8" in text  # the SavedModel's serving_default on two sentences

@@ -21,7 +21,7 @@ as ``data/donkey_folder_txt.lua`` draws them (here: another example of the batch
 attribute combination or an image, differs). Where this differs, and why:
 
 * Reed et al. average 4 caption embeddings per image (``numCaption``); the datasets here yield one
-  caption per example, each epoch a different one, so no average is taken;
+  caption per example (an image with several captions is several examples), so no average is taken;
 * the ``paper`` preset has the paper's networks (ngf 128, ndf 64, 64x64, phi 1024 -> 128) but not
   the bottleneck residual blocks of the code's "v2" networks;
 * Reed et al.'s embeddings come from a separate SJE training on GoogLeNet image features; here the

@@ -143,7 +143,9 @@ class TextToImageModel(GANModel):
         return list(self.noise_inputs()) + [GeneratorInput.text("text")]
 
     def embed(self, texts, training=False):
-        """Text embeddings phi(t) ``(B, embedding_dim)`` of UTF-8 captions (a tensor or a list)."""
+        """Text embeddings phi(t) ``(B, embedding_dim)`` of UTF-8 captions (a string, a list or a tensor)."""
+        if not tf.is_tensor(texts):
+            texts = tf.constant([texts] if isinstance(texts, (str, bytes)) else list(texts), tf.string)
         return self.text_encoder(self.tokenizer(texts), training=training)
 
     def default_optimizers(self):

@@ -214,3 +214,19 @@ def test_epochs_of_a_phased_model_are_set_per_phase():
         runs.run_settings("gan_int_cls", "tiny", epochs=3)
     settings = runs.run_settings("stackgan", "tiny", overrides={"stage2_epochs": 2})
     assert [p.epochs for p in runs.build_model(settings).phases()] == [1, 1, 2]
+
+
+def test_a_model_saved_in_a_later_phase_reloads_its_optimizer_state(tmp_path):
+    import warnings
+
+    model = tiny("stackgan")
+    for index, phase in enumerate(model.phases()):
+        model.begin_phase(index, phase)
+    model.fit(batches(model), epochs=1, steps_per_epoch=2, verbose=0)
+    model.save(str(tmp_path / "m.keras"))
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # no "Skipping variable loading for optimizer"
+        again = keras.models.load_model(str(tmp_path / "m.keras"))
+    assert again.stage == "stage2" and int(again.g_optimizer.iterations) == 2
+    for a, b in zip(model.g_optimizer.variables, again.g_optimizer.variables):
+        np.testing.assert_array_equal(np.asarray(a), np.asarray(b))

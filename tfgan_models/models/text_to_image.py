@@ -104,13 +104,18 @@ class TextToImageModel(GANModel):
     stage_losses = {"text_encoder": ("sje_loss",)}
 
     def __init__(self, generator, discriminator, data_shape, image_encoder=None, text_length=64,
-                 embedding_dim=128, encoder_epochs=2, cls_weight=0.5, sample_captions=SAMPLE_CAPTIONS, **kwargs):
+                 embedding_dim=128, encoder_epochs=2, cls_weight=0.5, sample_captions=SAMPLE_CAPTIONS,
+                 stage="text_encoder", **kwargs):
         if not 0.0 <= float(cls_weight) < 1.0:
             raise ValueError(f"cls_weight must be in [0, 1), received {cls_weight!r}.")
+        if stage not in self.stage_losses:
+            raise ValueError(f"stage must be one of {', '.join(self.stage_losses)}; received {stage!r}.")
         self.text_length, self.embedding_dim = int(text_length), int(embedding_dim)
         self.encoder_epochs, self.cls_weight = int(encoder_epochs), float(cls_weight)
         self.sample_captions = tuple(str(c) for c in sample_captions)
-        self.stage = "text_encoder"
+        # The phase being trained: it decides which networks the optimizers update, so a saved model records
+        # it and reloads with its optimizers built on the same variables (their state restored).
+        self.stage = stage
         super().__init__(generator=generator, discriminator=discriminator, data_shape=data_shape, **kwargs)
         self.image_encoder = image_encoder or globals()["image_encoder"](data_shape, self.embedding_dim)
 
@@ -119,7 +124,7 @@ class TextToImageModel(GANModel):
     def get_config(self):
         return {**super().get_config(), "text_length": self.text_length, "embedding_dim": self.embedding_dim,
                 "encoder_epochs": self.encoder_epochs, "cls_weight": self.cls_weight,
-                "sample_captions": list(self.sample_captions),
+                "sample_captions": list(self.sample_captions), "stage": self.stage,
                 "image_encoder": keras.saving.serialize_keras_object(self.image_encoder)}
 
     @staticmethod

@@ -23,6 +23,7 @@ import numpy as np
 import tensorflow as tf
 
 from tfgan_models.data import captions
+from tfgan_models.metrics.mnist import keras_cache_dir
 
 JUDGE_SIZE = 32
 ATTRIBUTES = ("shape", "colour", "size", "position")
@@ -71,7 +72,7 @@ class ShapesClassifier(_Judge):
     def __init__(self, seed=0, epochs=EPOCHS):
         keras.utils.set_random_seed(int(seed))
         self.network = self._network()
-        folder = os.path.join(os.environ.get("KERAS_HOME", os.path.expanduser("~/.keras")), "tfgan_models", "judges")
+        folder = os.path.join(keras_cache_dir(), "tfgan_models", "judges")
         path = os.path.join(folder, f"shapes-v1-{seed}-{epochs}.weights.h5")
         if os.path.exists(path):
             try:

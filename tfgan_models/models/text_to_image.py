@@ -51,7 +51,7 @@ def text_generator(core, noise, length, text_encoder):
     return keras.Model([*inputs, text], core([*inputs, embedding]), name="generator")
 
 
-def image_encoder(data_shape, embedding_dim, width=32, name="image_encoder"):
+def image_encoder_network(data_shape, embedding_dim, width=32, name="image_encoder"):
     """The SJE image side: strided convs + global average pool + linear -> ``(B, embedding_dim)``."""
     images = keras.Input(tuple(data_shape), name="images")
     h = images
@@ -117,7 +117,7 @@ class TextToImageModel(GANModel):
         # it and reloads with its optimizers built on the same variables (their state restored).
         self.stage = stage
         super().__init__(generator=generator, discriminator=discriminator, data_shape=data_shape, **kwargs)
-        self.image_encoder = image_encoder or globals()["image_encoder"](data_shape, self.embedding_dim)
+        self.image_encoder = image_encoder or image_encoder_network(data_shape, self.embedding_dim)
 
     loss_names = property(lambda self: sorted({n for names in self.stage_losses.values() for n in names}))
 

@@ -15,3 +15,8 @@ __all__ += ["ChannelwiseDense", "FillHole"]
 from tfgan_models.layers.text import CharTokenizer, caption_ids, char_cnn_rnn
 
 __all__ += ["CharTokenizer", "caption_ids", "char_cnn_rnn"]
+from tfgan_models.layers.style import (BiasActivation, ConstantInput, Downsample2D, EqualizedConv2D, EqualizedDense,
+                                       MinibatchStdDev, ModulatedConv2D, NoiseInjection, PixelNorm, Upsample2D)
+
+__all__ += ["BiasActivation", "ConstantInput", "Downsample2D", "EqualizedConv2D", "EqualizedDense", "MinibatchStdDev",
+            "ModulatedConv2D", "NoiseInjection", "PixelNorm", "Upsample2D"]

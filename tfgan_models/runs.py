@@ -141,6 +141,9 @@ def train(settings, out, overwrite=False, verbose="auto", callbacks=()):
         ]
         # Likelihood models score a held-out validation split after every epoch (val_* in history.json).
         validation = model.validation_data(settings["run"]["data"]) if hasattr(model, "validation_data") else None
+        # A phase resumed by BackupAndRestore sets model._initial_epoch, which fit() prefers to its
+        # initial_epoch argument: cleared so the next phase starts at its own first epoch.
+        model._initial_epoch = None
         model.fit(dataset, epochs=offset + epochs, initial_epoch=offset, steps_per_epoch=steps,
                   callbacks=fit_callbacks, verbose=verbose, shuffle=False, validation_data=validation)
         offset += epochs
@@ -227,7 +230,7 @@ def load_model(run_dir):
 
 
 def sample(run_dir, n=64, seed=0, out="samples.png", labels=None, traverse=None, inputs=None, truncation=None,
-           texts=None, interpolate=None, steps=8):
+           texts=None, interpolate=None, steps=8, levels=False, style_mix=False, crossover=None):
     """Writes samples of a run: ``.png`` a grid, ``.npy`` uint8 ``(N, H, W, C)``
     (2-D points: float32 ``(N, 2)``). Returns the array written or pictured.
 
@@ -240,7 +243,11 @@ def sample(run_dir, n=64, seed=0, out="samples.png", labels=None, traverse=None,
     thresholds (``None`` for none) giving one row of ``n`` samples each, from the same seed and
     conditions: the truncation trade-off in one picture. Text-to-image runs: ``texts`` gives one row
     of ``n`` samples per caption; ``interpolate=(caption_a, caption_b)`` one row of ``steps`` images
-    along the line between their embeddings, with the same noise.
+    along the line between their embeddings, with the same noise. ``levels`` (LAPGAN, ProGAN): one row
+    per sample, one column per pyramid level or resolution, coarsest first (each enlarged to the final
+    size). ``style_mix`` (StyleGAN): the paper's style-mixing grid (Figure 3): the top row are sources A,
+    the left column sources B, and each cell takes its first ``crossover`` styles (coarse) from the
+    column's A and the rest from the row's B (``crossover`` defaults to half the styles: 4x4 and 8x8).
     """
     if int(n) < 1:
         raise ValueError(f"--n must be >= 1, received {n}.")
@@ -254,7 +261,12 @@ def sample(run_dir, n=64, seed=0, out="samples.png", labels=None, traverse=None,
         picture = model.sample_picture(seed=int(seed))
         write_bytes(out, encode_png(picture))
         return picture
-    if texts is not None or interpolate is not None:
+    if levels or style_mix:
+        if levels and style_mix or (labels, traverse, inputs or None, texts, interpolate) != (None,) * 5:
+            raise ValueError("--levels and --style-mix cannot be combined with each other or with --labels, "
+                             "--traverse, --input, --text or --interpolate.")
+        samples, cols = (_levels_grid if levels else _mixing_grid)(model, int(n), int(seed), truncation, crossover)
+    elif texts is not None or interpolate is not None:
         if not hasattr(model, "interpolate"):
             raise ValueError(f"{type(model).__name__} takes no captions: --text and --interpolate apply to "
                              "text-to-image runs (gan_int_cls, stackgan).")
@@ -292,6 +304,41 @@ def sample(run_dir, n=64, seed=0, out="samples.png", labels=None, traverse=None,
         return array
     write_bytes(out, encode_png(samples_picture(samples, cols=cols)))
     return samples
+
+
+def _levels_grid(model, n, seed, truncation, crossover):
+    """``n`` rows of the coarse-to-fine levels of one sample each, nearest-enlarged to the final size."""
+    if not hasattr(model, "generate_levels"):
+        raise ValueError(f"--levels applies to coarse-to-fine runs (lapgan, progan); {type(model).__name__} "
+                         "has no levels.")
+    if truncation is not None or crossover is not None:
+        raise ValueError("--levels takes no --truncation or --crossover.")
+    stages = model.generate_levels(n, seed=seed)
+    size = stages[-1].shape[1]
+    big = [np.repeat(np.repeat(s, size // s.shape[1], axis=1), size // s.shape[2], axis=2) for s in stages]
+    return np.stack(big, axis=1).reshape(-1, *big[-1].shape[1:]), len(big)
+
+
+def _mixing_grid(model, n, seed, truncation, crossover):
+    """The style-mixing grid: a blank corner, ``k`` sources A on top, ``k`` sources B down the left."""
+    if not hasattr(model, "style_mix"):
+        raise ValueError(f"--style-mix applies to StyleGAN runs; {type(model).__name__} has no styles to mix.")
+    if truncation is not None and not isinstance(truncation, (int, float)):
+        raise ValueError("--style-mix takes one --truncation value.")
+    k = max(1, min(int(n), 8))
+    crossover = model.num_ws // 2 if crossover is None else int(crossover)
+    if not 0 <= crossover <= model.num_ws:
+        raise ValueError(f"--crossover must be in [0, {model.num_ws}] (the number of styles), received {crossover}.")
+    latent = model.generator_inputs()[0].shape
+    z_a = np.random.RandomState(seed).standard_normal((k, *latent)).astype("float32")
+    z_b = np.random.RandomState(seed + 1).standard_normal((k, *latent)).astype("float32")
+    psi = {} if truncation is None else {"truncation": float(truncation)}
+    a, b = model.style_mix(z_a, z_a, model.num_ws, seed=seed, **psi), model.style_mix(z_b, z_b, 0, seed=seed, **psi)
+    rows = [np.concatenate([np.zeros_like(a[:1]), a])]
+    for i in range(k):
+        mixed = model.style_mix(z_a, np.repeat(z_b[i : i + 1], k, axis=0), crossover, seed=seed, **psi)
+        rows.append(np.concatenate([b[i : i + 1], mixed]))
+    return np.concatenate(rows), k + 1
 
 
 def _per_sample(spec, value, n):

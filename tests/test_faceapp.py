@@ -93,7 +93,7 @@ def test_faceapp_bench_scores_editors_with_both_judges(small_sets, tmp_path):
 def test_a_judge_reads_real_faces_better_than_chance(small_sets):
     from tfgan_models.metrics.faces import IndependentFaceJudge, edit_scores
 
-    judge = IndependentFaceJudge(train_faces=200)
+    judge = IndependentFaceJudge(train_faces=200, max_iter=200)
     images, labels = avatars.faces(60, 128, "test", seed=0)
     accuracy = judge.accuracy(images, labels)
     assert accuracy["Glasses"] > 0.8 and accuracy["Smile"] > 0.7

@@ -57,7 +57,15 @@ def _parser():
                                            "'categorical' or 'continuous:I' (InfoGAN)")
     sample.add_argument("--truncation", help="truncation trick: redraw |z_i| above this threshold, e.g. 0.5; "
                                              "a comma list (e.g. none,2,1,0.5) makes one row per threshold "
-                                             "from the same seed and labels")
+                                             "from the same seed and labels; StyleGAN runs: psi of the "
+                                             "truncation in W space (1 none, 0.7 the paper's, 0 the average)")
+    sample.add_argument("--levels", action="store_true",
+                        help="LAPGAN / ProGAN runs: one column per pyramid level or resolution, coarsest first")
+    sample.add_argument("--style-mix", action="store_true",
+                        help="StyleGAN runs: the style-mixing grid (coarse styles from the top row, fine "
+                             "styles from the left column); --n sources each way (at most 8)")
+    sample.add_argument("--crossover", type=int,
+                        help="--style-mix: how many styles (from the coarsest) come from the top row")
     sample.add_argument("--text", action="append", metavar="CAPTION",
                         help="text-to-image runs: a caption; --n samples of it in a row (repeat for more rows)")
     sample.add_argument("--interpolate", nargs=2, metavar=("CAPTION_A", "CAPTION_B"),
@@ -198,7 +206,8 @@ def _sample(args):
     array = runs.sample(args.run_dir, n=args.n, seed=args.seed, out=args.out, labels=labels,
                         traverse=args.traverse, inputs=inputs,
                         truncation=truncation[0] if truncation and len(truncation) == 1 else truncation,
-                        texts=args.text, interpolate=args.interpolate, steps=args.steps)
+                        texts=args.text, interpolate=args.interpolate, steps=args.steps, levels=args.levels,
+                        style_mix=args.style_mix, crossover=args.crossover)
     if array.ndim == 3:  # image-to-image variants write one before/after picture
         print(f"wrote a before/after picture to {args.out}")
     else:
@@ -284,9 +293,10 @@ def _bench(args):
     if args.suite not in SUITES:
         raise ValueError(f"unknown benchmark suite {args.suite!r}; known suites: {', '.join(sorted(SUITES))}.")
     extra = {"run_dirs": args.runs.split(",")} if args.runs else {}
-    if extra and args.suite not in ("conditional", "export", "translation", "biggan", "faceapp", "text2image"):
-        raise ValueError(f"--runs applies to the conditional, export, translation, biggan, faceapp and text2image "
-                         f"suites, not {args.suite!r}.")
+    if extra and args.suite not in ("conditional", "export", "translation", "biggan", "faceapp", "text2image",
+                                    "multiscale"):
+        raise ValueError(f"--runs applies to the conditional, export, translation, biggan, faceapp, text2image and "
+                         f"multiscale suites, not {args.suite!r}.")
     if args.parts:
         if args.suite != "inpaint-ar":
             raise ValueError(f"--parts applies to the inpaint-ar suite, not {args.suite!r}.")

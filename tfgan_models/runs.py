@@ -323,8 +323,8 @@ def _mixing_grid(model, n, seed, truncation, crossover):
     """The style-mixing grid: a blank corner, ``k`` sources A on top, ``k`` sources B down the left."""
     if not hasattr(model, "style_mix"):
         raise ValueError(f"--style-mix applies to StyleGAN runs; {type(model).__name__} has no styles to mix.")
-    if truncation is not None and not isinstance(truncation, (int, float)):
-        raise ValueError("--style-mix takes one --truncation value.")
+    if truncation is not None:
+        raise ValueError("--style-mix draws untruncated styles: leave out --truncation.")
     k = max(1, min(int(n), 8))
     crossover = model.num_ws // 2 if crossover is None else int(crossover)
     if not 0 <= crossover <= model.num_ws:
@@ -332,11 +332,10 @@ def _mixing_grid(model, n, seed, truncation, crossover):
     latent = model.generator_inputs()[0].shape
     z_a = np.random.RandomState(seed).standard_normal((k, *latent)).astype("float32")
     z_b = np.random.RandomState(seed + 1).standard_normal((k, *latent)).astype("float32")
-    psi = {} if truncation is None else {"truncation": float(truncation)}
-    a, b = model.style_mix(z_a, z_a, model.num_ws, seed=seed, **psi), model.style_mix(z_b, z_b, 0, seed=seed, **psi)
+    a, b = model.style_mix(z_a, z_a, model.num_ws, seed=seed), model.style_mix(z_b, z_b, 0, seed=seed)
     rows = [np.concatenate([np.zeros_like(a[:1]), a])]
     for i in range(k):
-        mixed = model.style_mix(z_a, np.repeat(z_b[i : i + 1], k, axis=0), crossover, seed=seed, **psi)
+        mixed = model.style_mix(z_a, np.repeat(z_b[i : i + 1], k, axis=0), crossover, seed=seed)
         rows.append(np.concatenate([b[i : i + 1], mixed]))
     return np.concatenate(rows), k + 1
 

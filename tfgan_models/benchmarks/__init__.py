@@ -5,7 +5,8 @@
 * ``mixtures``: mode coverage on PacGAN's ring8 / grid25 (VEEGAN / PacGAN protocol);
 * ``digits``: classifier-based scores of the ``demo`` presets on 32x32 digits;
 * ``pipeline``: input-pipeline rate against the training step rate;
-* ``text2image``: GAN-INT-CLS and StackGAN (and their ablations) read by shape judges on captioned shapes.
+* ``text2image``: GAN-INT-CLS and StackGAN (and their ablations) read by shape judges on captioned shapes;
+* ``multiscale``: LAPGAN, ProGAN and StyleGAN on MNIST: per-stage FD, class shares, truncation, style mixing.
 
 Every result holds ``suite``, ``protocol``, ``machine``, ``wall_time_s`` and
 ``rows`` (one per run). :func:`format_table` renders it for a terminal.
@@ -107,7 +108,7 @@ def _runner(name):
 
 
 _SUITE_NAMES = ("mixtures", "digits", "pipeline", "conditional", "export", "sr", "translation", "biggan", "inpaint-ar",
-               "faceapp", "text2image")
+               "faceapp", "text2image", "multiscale")
 SUITES = {name: _runner(name) for name in _SUITE_NAMES}
 
 

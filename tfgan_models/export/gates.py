@@ -20,6 +20,7 @@ peak 1. A failed gate raises :class:`GateError` saying by how much it missed.
 import numpy as np
 import tensorflow as tf
 
+from tfgan_models.export import style
 from tfgan_models.export.saved_model import MIN_SIDE, call_generator, to_unit
 from tfgan_models.export.tflite import has_instance_norm
 from tfgan_models.export.source import kind_module
@@ -139,7 +140,9 @@ def check_saved_model(loaded, source):
         if not np.array_equal(by_seed["images"][0].numpy(), by_seed["images"][2].numpy()):
             raise GateError("the seed signature is not deterministic: seed 0 gave two different images.")
         result["max_abs_diff"] = max(result["max_abs_diff"], seeded["max_abs_diff"])
-        if "truncated" in sigs:
+        if "w" in sigs and style.is_style_generator(source.generator):
+            result["max_abs_diff"] = max(result["max_abs_diff"], style.check_signatures(sigs, source, figures))
+        elif "truncated" in sigs:
             result["max_abs_diff"] = max(result["max_abs_diff"], _check_truncated(sigs, source, conditions, by_seed))
     else:
         result = _check_image_signatures(sigs, source, "serving_default", "bytes")

@@ -10,7 +10,8 @@ Latent generators::
     truncated        seed int64 [None], truncation float32 [None] (+ the same conditions)
                      -> the same outputs; z drawn as for ``seed``, then entries with
                      |z_i| > truncation redrawn (the truncation trick of BigGAN); only
-                     for generators whose z is N(0, I)
+                     for generators whose z is N(0, I); style-based generators (StyleGAN)
+                     instead truncate in W space and add ``mapping`` and ``w`` (:mod:`.style`)
 
 Conditions are the generator's other inputs under their own names (cGAN and
 AC-GAN ``labels``; InfoGAN ``categorical`` and ``continuous``); class
@@ -35,6 +36,7 @@ import keras
 import tensorflow as tf
 
 from tfgan_models.inputs import MAX_RESAMPLES
+from tfgan_models.export import style
 from tfgan_models.export.source import kind_module
 
 MIN_SIDE = 3  # smallest image side the serving signatures accept
@@ -175,7 +177,11 @@ def latent_functions(generator, inputs):
         "serving_default": tf.function(serve, input_signature=list(specs.values())),
         "seed": tf.function(from_seed, input_signature=seed_spec),
     }
-    if noise[0].prior == "normal" and inputs[0] is noise[0]:  # z ~ N(0, I): the truncation trick applies
+    if style.is_style_generator(generator):  # StyleGAN: W space, truncation towards the average w
+        functions.update(style.style_functions(
+            generator, inputs, lambda seed: {s.name: seed_draws(seed, s, i) for i, s in enumerate(noise)},
+            lambda y: {"images": unit_to_uint8(to_unit(y)), "images_float": to_unit(y)}))
+    elif noise[0].prior == "normal" and inputs[0] is noise[0]:  # z ~ N(0, I): the truncation trick applies
         functions["truncated"] = tf.function(from_seed_truncated, input_signature=[
             seed_spec[0], tf.TensorSpec([None], tf.float32, name="truncation"), *seed_spec[1:]])
     return functions

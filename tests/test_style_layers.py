@@ -77,6 +77,14 @@ def test_upsample_is_zero_insertion_with_the_binomial_filter():
         np.testing.assert_allclose(y[0, :, :, ch], zero_insert_reference(x[0, :, :, ch], (1, 3, 3, 1)), atol=1e-5)
     with pytest.raises(ValueError, match="divisible"):
         Upsample2D(taps=(1, 2, 1))
+    x = tf.constant(x)  # twice differentiable: StyleGAN2's path-length penalty differentiates an input gradient
+    with tf.GradientTape() as outer:
+        outer.watch(x)
+        with tf.GradientTape() as inner:
+            inner.watch(x)
+            y = tf.reduce_sum(tf.square(Upsample2D()(x)))
+        g = tf.reduce_sum(tf.square(inner.gradient(y, x)))
+    assert outer.gradient(g, x) is not None
 
 
 def test_downsample_is_the_binomial_blur_then_decimation():

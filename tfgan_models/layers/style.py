@@ -205,7 +205,7 @@ def _depthwise_kernel(filter2d, channels):
 class Upsample2D(keras.layers.Layer):
     """x2 upsampling with the binomial ``taps``: equal to zero insertion followed by the normalised
     ``taps`` filter with gain 4 (``upfirdn2d(up=2)``), computed as nearest neighbour + a blur whose taps
-    are ``taps`` divided by [1, 1] (so RESIZE_NEAREST_NEIGHBOR + DEPTHWISE_CONV_2D in TFLite)."""
+    are ``taps`` divided by [1, 1] (RESHAPE, TILE and DEPTHWISE_CONV_2D in TFLite; twice differentiable)."""
 
     def __init__(self, taps=(1, 3, 3, 1), **kwargs):
         super().__init__(**kwargs)
@@ -223,7 +223,10 @@ class Upsample2D(keras.layers.Layer):
     def call(self, x):
         import tensorflow as tf
 
-        x = tf.image.resize(x, tf.shape(x)[1:3] * 2, method="nearest")  # RESIZE_NEAREST_NEIGHBOR
+        # Nearest x2 as reshape + tile (RESHAPE, TILE in TFLite): tf.image.resize's gradient op has no gradient
+        # and no XLA kernel, and StyleGAN2's path-length regulariser differentiates G's input gradient.
+        b, h, w, c = tf.shape(x)[0], tf.shape(x)[1], tf.shape(x)[2], x.shape[-1]
+        x = tf.reshape(tf.tile(tf.reshape(x, [b, h, 1, w, 1, c]), [1, 1, 2, 1, 2, 1]), [b, 2 * h, 2 * w, c])
         if len(self.blur_taps) == 1:
             return x * float(self.blur_taps[0] ** 2)
         return ops.depthwise_conv(x, ops.cast(self.kernel, x.dtype), padding="same")

@@ -167,6 +167,12 @@ PRESETS = {
     "demo": dict(data="mnist", data_shape=(32, 32, 1), latent_dim=64, fmap_base=512, fmap_max=64,
                  stable_images=16_000, fade_images=16_000, final_images=32_000, epoch_images=8_000,
                  minibatch_base=16, batch_size=16, epochs=16, g_optimizer=DEMO_ADAM, d_optimizer=DEMO_ADAM),
+    # faces: CelebA (tfds:celeb_a, or --data folder:DIR) at 128x128, the code's G_paper/D_paper sizes, 600k + 600k
+    # images per phase, 1.2M for the last, the 1-GPU minibatch dict; for a GPU (days on this CPU)
+    "faces": dict(data="tfds:celeb_a", data_shape=(128, 128, 3), latent_dim=512, fmap_base=8192, fmap_max=512,
+                  stable_images=600_000, fade_images=600_000, final_images=1_200_000, epoch_images=100_000,
+                  minibatch_base=16, minibatch_dict={4: 128, 8: 128, 16: 128, 32: 64, 64: 32, 128: 16},
+                  batch_size=16, epochs=72),
     # tiny: test size, 4 -> 8, two steps per phase
     "tiny": dict(data="digits", data_shape=(8, 8, 1), latent_dim=8, fmap_base=32, fmap_max=16,
                  stable_images=16, fade_images=16, epoch_images=16, minibatch_base=8, batch_size=8, epochs=3),

@@ -65,6 +65,12 @@ PRESETS = {
     "demo": dict(data="mnist", data_shape=(32, 32, 1), latent_dim=64, w_dim=64, mapping_layers=3, fmap_base=512,
                  fmaps=64, mbstd_group=4, learning_rate=2e-3, r1_gamma=10.0, style_mixing=0.9, pl_weight=0.0,
                  ema_decay=half_life_decay(10, 32), batch_size=32, epochs=12, steps_per_epoch=250),
+    # faces: CelebA (tfds:celeb_a, or --data folder:DIR) at 128x128 with StyleGAN2's networks (mapping 8, w 512,
+    # fmaps 16384 / res up to 512), ADA's auto settings for 128 px at batch 32 (gamma 0.0002 res^2 / batch = 0.1,
+    # lr 2.5e-3, EMA 10 kimg), mixing 0.9, path length 2; about 25M images; for a GPU
+    "faces": dict(data="tfds:celeb_a", data_shape=(128, 128, 3), latent_dim=512, w_dim=512, mapping_layers=8,
+                  fmap_base=16384, fmaps=512, mbstd_group=4, learning_rate=2.5e-3, r1_gamma=0.1, style_mixing=0.9,
+                  pl_weight=2.0, ema_decay=half_life_decay(10, 32), batch_size=32, epochs=150),
     # tiny: test size; lazy R1 every 2nd step, so two steps show both kinds
     "tiny": dict(data="digits", data_shape=(8, 8, 1), latent_dim=8, w_dim=8, mapping_layers=2, fmap_base=64,
                  fmaps=8, mbstd_group=4, r1_gamma=0.01, r1_interval=2, pl_weight=0.0, ema_decay=0.9, batch_size=8,

@@ -116,6 +116,7 @@ def judge_images(images, evaluator, judge, reference):
     from tfgan_models.metrics import frechet_distance
     from tfgan_models.metrics.digits import class_scores
 
+    images = np.clip(images, -1.0, 1.0)  # linear outputs (StyleGAN, ProGAN) are clipped where they become pictures
     features, probs = evaluator._features_and_probs(images)
     scores = class_scores(probs)
     counts = np.bincount(judge.predict_labels(images), minlength=10)
@@ -182,6 +183,7 @@ def mixing(model, evaluator, judge, n, seed):
     half = model.num_ws // 2
     a, b = model.style_mix(z_a, z_a, model.num_ws, seed=seed), model.style_mix(z_b, z_b, 0, seed=seed)
     mixed = model.style_mix(z_a, z_b, half, seed=seed)
+    a, b, mixed = (np.clip(x, -1.0, 1.0) for x in (a, b, mixed))
     read = lambda x: np.argmax(evaluator.predict(x), axis=1)  # noqa: E731
     la, lb, lm = read(a), read(b), read(mixed)
     return {"mixing_crossover": half, "mixing_agreement": float(np.mean(lm == la)),

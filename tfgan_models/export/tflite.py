@@ -39,6 +39,8 @@ DEFAULT_TRANSLATION_SIZE = 256  # translation (scale 1) input, the pix2pix / Cyc
 CALIBRATION_SAMPLES = 64
 # Ops of instance norm (GroupNormalization) kept in float in int8 files: mean, variance, scale, shift.
 FLOAT_NORM_OPS = ("MEAN", "SQUARE", "SQUARED_DIFFERENCE", "RSQRT", "SUB", "MUL", "ADD", "NEG")
+# StyleGAN2: the styles (mapping and affine dense layers) and the demodulation sums stay float as well.
+FLOAT_STYLE_OPS = ("SUM", "FULLY_CONNECTED", "BATCH_MATMUL", "DEPTHWISE_CONV_2D", "LEAKY_RELU")
 
 
 def check_quantization(quantization):
@@ -128,6 +130,8 @@ def convert(source, quantization="none", input_size=None, representative=None):
             with quiet():
                 if quantization == "int8" and has_instance_norm(source.generator):
                     data = _int8_with_float_norms(converter, representative)
+                elif quantization == "int8" and has_modulation(source.generator):
+                    data = _int8_with_float_norms(converter, representative, FLOAT_NORM_OPS + FLOAT_STYLE_OPS)
                 else:
                     data = converter.convert()
         except ConverterError as err:
@@ -150,7 +154,15 @@ def has_instance_norm(model):
     return any(isinstance(layer, keras.layers.GroupNormalization) for layer in _all_layers(model))
 
 
-def _int8_with_float_norms(converter, representative):
+def has_modulation(model):
+    """True when ``model`` holds StyleGAN2's modulated convolutions (styles and demodulation per image)."""
+    from tfgan_models.export.source import _all_layers
+    from tfgan_models.layers.style import ModulatedConv2D
+
+    return any(isinstance(layer, ModulatedConv2D) for layer in _all_layers(model))
+
+
+def _int8_with_float_norms(converter, representative, denylisted=FLOAT_NORM_OPS):
     """int8 convolutions with the instance-norm arithmetic left in float32.
 
     Fully int8 instance norm squares activations into one per-tensor int8
@@ -164,7 +176,7 @@ def _int8_with_float_norms(converter, representative):
     debugger = tf.lite.experimental.QuantizationDebugger(
         converter=converter,
         debug_dataset=lambda: ({k: v[i : i + 1] for k, v in representative.items()} for i in range(n)),
-        debug_options=tf.lite.experimental.QuantizationDebugOptions(denylisted_ops=list(FLOAT_NORM_OPS)))
+        debug_options=tf.lite.experimental.QuantizationDebugOptions(denylisted_ops=list(denylisted)))
     return debugger.get_nondebug_quantized_model()
 
 

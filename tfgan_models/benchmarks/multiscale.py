@@ -66,7 +66,7 @@ def quick_overrides(variant):
     keys = getattr(registry.variant_class(variant), "phase_epoch_keys", ())
     if not keys:
         return dict(epochs=1, steps_per_epoch=QUICK_STEPS)
-    return dict(overrides={k: (QUICK_STEPS if k == "phase_steps" else 1) for k in keys if k != "phase_images"})
+    return dict(overrides={k: (QUICK_STEPS if k == "phase_steps" else 1) for k in keys})
 
 
 def train_run(variant, seed, out, quick, budget_s=None):

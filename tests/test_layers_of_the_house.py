@@ -14,7 +14,8 @@ import tfgan_models
 PACKAGE = os.path.dirname(tfgan_models.__file__)
 # layer of each top-level module or subpackage; a module may import its own layer or below
 LAYER = {"io": 0, "inputs": 0, "data": 1, "losses": 1, "layers": 1, "registry": 2, "models": 2,
-         "callbacks": 3, "runs": 3, "settings": 3, "metrics": 3, "evaluate": 3, "export": 4, "benchmarks": 4, "cli": 5,
+         "callbacks": 3, "runs": 3, "settings": 3, "execution": 3, "metrics": 3, "evaluate": 3,
+         "export": 4, "benchmarks": 4, "cli": 5,
          "__init__": 5}
 
 

@@ -41,6 +41,14 @@ def _parser():
     train.add_argument("--set", action="append", default=[], metavar="KEY=VALUE",
                        help="override any constructor argument of the variant, e.g. --set width=128 "
                             "--set gradient_penalty_weight=5 (values are JSON or strings; recorded in config.json)")
+    train.add_argument("--mixed-precision", nargs="?", const="float16", choices=["float16", "bfloat16"],
+                       help="train with a mixed precision policy (float16 with dynamic loss scaling, the default "
+                            "when the flag has no value, or bfloat16); outputs and logits stay float32")
+    train.add_argument("--jit-compile", default="auto", choices=["auto", "on", "off"],
+                       help="XLA-compile the training step: auto (the variant's measured default), on or off")
+    train.add_argument("--distribute", choices=["mirrored", "multi_worker", "tpu"],
+                       help="tf.distribute strategy: mirrored (all local GPUs), multi_worker (TF_CONFIG per "
+                            "worker) or tpu (TPU_NAME); the batch size is the global batch")
     train.add_argument("--vgg-weights", help="VGG19 no-top ImageNet weights .h5 for the perceptual losses of "
                                              "srgan/esrgan (default: Keras's cache, $KERAS_HOME/models/)")
 
@@ -169,7 +177,8 @@ def _train(args):
                                  seed=args.seed, image_size=args.image_size, ema_decay=args.ema_decay,
                                  model_overrides={"init": args.init, "vgg_weights": args.vgg_weights},
                                  domains=args.domains, channels=args.channels, num_classes=args.num_classes,
-                                 overrides=runs.parse_set(args.set))
+                                 overrides=runs.parse_set(args.set), mixed_precision=args.mixed_precision,
+                                 jit_compile=args.jit_compile, distribute=args.distribute)
     out = args.out or os.path.join("runs", f"{settings['variant']}-{settings['preset']}")
     history = runs.train(settings, out, overwrite=args.overwrite)
     last = history[-1] if history else {}

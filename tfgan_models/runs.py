@@ -18,7 +18,7 @@ import numpy as np
 import tensorflow as tf
 
 from tfgan_models import data as data_lib
-from tfgan_models import registry
+from tfgan_models import execution, registry
 from tfgan_models.callbacks import AtomicCheckpoint, HistoryLog, NaNGuard, SampleGrid, samples_picture
 from tfgan_models.callbacks.images import encode_png
 from tfgan_models.io import read_json, write_bytes, write_json
@@ -30,16 +30,21 @@ class RunError(ValueError):
     """A run directory cannot be used as asked (finished, or holding another run)."""
 
 
-def build_model(settings):
-    """The compiled model described by ``settings`` (see :func:`run_settings`)."""
+def build_model(settings, strategy=None):
+    """The compiled model described by ``settings`` (see :func:`run_settings`).
+
+    Networks, optimizers and their variables are created under ``strategy``'s scope (default: the current
+    strategy) and the run's precision policy; ``jit_compile`` comes from ``settings["execution"]``.
+    """
     cls = registry.variant_class(settings["variant"])
     kwargs = dict(settings["model"])
     if "data_shape" in kwargs:
         kwargs["data_shape"] = tuple(kwargs["data_shape"])
-    model = cls(**kwargs)
-    run = settings["run"]
-    model.compile(optimizers=run.get("optimizers"), g_optimizer=run.get("g_optimizer"),
-                  d_optimizer=run.get("d_optimizer"))
+    run, how = settings["run"], settings.get("execution") or {}
+    with execution.precision(how.get("mixed_precision")), (strategy or tf.distribute.get_strategy()).scope():
+        model = cls(**kwargs)
+        model.compile(optimizers=run.get("optimizers"), g_optimizer=run.get("g_optimizer"),
+                      d_optimizer=run.get("d_optimizer"), jit_compile=execution.jit_compile(how.get("jit_compile", "auto")))
     return model
 
 
@@ -78,7 +83,7 @@ def training_data(model, settings, data_shape=None, batch_size=None, steps_per_e
     return dataset.repeat(), int(steps)
 
 
-def train(settings, out, overwrite=False, verbose="auto", callbacks=()):
+def train(settings, out, overwrite=False, verbose="auto", callbacks=(), strategy=None):
     """Trains the run described by ``settings`` into ``out``; resumes an interrupted run there.
 
     A model that declares ``phases()`` trains them in order (each with its own
@@ -87,14 +92,15 @@ def train(settings, out, overwrite=False, verbose="auto", callbacks=()):
     so a crash resumes inside the phase it stopped in, and ``history.json``
     rows name their phase. Returns the history rows. Raises
     :class:`RunError` when ``out`` holds a finished run (unless ``overwrite``)
-    or a run with other settings.
+    or a run with other settings (``settings["execution"]`` may differ: precision, XLA, devices).
+    ``strategy``: a ``tf.distribute`` strategy (default: :func:`execution.strategy` of the settings').
     """
     config_path = os.path.join(out, "config.json")
     backup = os.path.join(out, "backup")
     previous = {}
     if os.path.exists(config_path) and not overwrite:
         previous = read_json(config_path)
-        if previous.get("settings") != _roundtrip(settings):
+        if _model_part(previous.get("settings")) != _model_part(_roundtrip(settings)):
             raise RunError(f"{out} holds a different run ({previous.get('settings', {}).get('variant')}); "
                            "use another --out, or --overwrite to replace it.")
         if previous.get("status") == "complete":
@@ -106,13 +112,16 @@ def train(settings, out, overwrite=False, verbose="auto", callbacks=()):
         if os.path.isdir(backup):
             import shutil
             shutil.rmtree(backup)
+    how = settings.get("execution") or {}
+    strategy = strategy or execution.strategy(how.get("distribute"))
     keras.utils.set_random_seed(int(settings["model"].get("seed") or 0))
-    model = build_model(settings)
+    model = build_model(settings, strategy)
     model_path = os.path.join(out, "model.keras")
     phases = model.phases() or [None]
     done = int(previous.get("phases_done", 0)) if len(phases) > 1 else 0
     if done and os.path.exists(model_path):  # earlier phases finished: continue from their weights
-        model = keras.models.load_model(model_path)
+        with execution.precision(how.get("mixed_precision")), strategy.scope():
+            model = keras.models.load_model(model_path)
     record = {"settings": settings, "inputs": _inputs_config(model), "status": "running"}
     offset = sum(_phase_epochs(p, settings) for p in phases[:done])
     history_log = HistoryLog(os.path.join(out, "history.json"))
@@ -185,6 +194,11 @@ def _model_callbacks(model, out):
     if getattr(model, "standing_stats", 0):
         found.append(StandingStatistics(model.standing_stats))
     return found
+
+
+def _model_part(settings):
+    """A run's settings without ``execution`` (how it runs may change between resumes)."""
+    return {k: v for k, v in (settings or {}).items() if k != "execution"}
 
 
 def _roundtrip(settings):

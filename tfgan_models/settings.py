@@ -12,7 +12,8 @@ from tfgan_models import registry
 
 def run_settings(variant, preset=None, data=None, epochs=None, steps_per_epoch=None,
                  batch_size=None, seed=0, image_size=None, ema_decay=None, model_overrides=None, domains=None,
-                 channels=None, num_classes=None, overrides=None):
+                 channels=None, num_classes=None, overrides=None, mixed_precision=None, jit_compile="auto",
+                 distribute=None):
     """The full, JSON-able description of a run: preset merged with overrides.
 
     ``model_overrides``: more constructor arguments (``None`` values ignored),
@@ -24,6 +25,9 @@ def run_settings(variant, preset=None, data=None, epochs=None, steps_per_epoch=N
     count (an RGB folder trains an RGB model) unless ``channels`` says
     otherwise; conditional models take the data's number of classes unless
     ``num_classes`` says otherwise, and refuse unlabelled data.
+
+    ``mixed_precision``, ``jit_compile`` and ``distribute`` (see :mod:`tfgan_models.execution`) are
+    recorded under ``execution``: they may differ when a run is resumed.
     """
     preset = preset or registry.default_preset(variant)
     cls = registry.variant_class(variant)
@@ -64,7 +68,15 @@ def run_settings(variant, preset=None, data=None, epochs=None, steps_per_epoch=N
         data_lib.parse_spec(run["data"])  # fail early on a bad spec
         _fit_to_data(cls, model_kwargs, run["data"], data is not None and "data_shape" not in overrides,
                      channels, num_classes if num_classes is not None else overrides.get("num_classes"))
-    settings = {"variant": variant, "preset": preset, "model": _jsonable(model_kwargs), "run": run}
+    from tfgan_models import execution
+
+    execution.policy_name(mixed_precision)  # fail early on an unknown name
+    execution.jit_compile(jit_compile)
+    if distribute is not None and distribute not in execution.STRATEGIES:
+        raise ValueError(f"--distribute takes {', '.join(execution.STRATEGIES)}, received {distribute!r}.")
+    settings = {"variant": variant, "preset": preset, "model": _jsonable(model_kwargs), "run": run,
+                "execution": {"mixed_precision": mixed_precision, "jit_compile": jit_compile,
+                              "distribute": distribute}}
     if overrides:
         settings["overrides"] = _jsonable(overrides)
     return settings

@@ -15,7 +15,7 @@ from tfgan_models.losses.adversarial import (
     wasserstein_generator_loss,
 )
 from tfgan_models.losses.information import auxiliary_classifier_loss, categorical_code_loss, gaussian_code_loss
-from tfgan_models.losses.penalties import gradient_penalty
+from tfgan_models.losses.penalties import gradient_penalty, input_gradient
 from tfgan_models.losses.perceptual import (
     VGGWeightsError,
     perceptual_l1_loss,
@@ -37,6 +37,7 @@ __all__ = [
     "categorical_code_loss",
     "gaussian_code_loss",
     "gradient_penalty",
+    "input_gradient",
     "hinge_discriminator_loss",
     "hinge_generator_loss",
     "least_squares_discriminator_loss",

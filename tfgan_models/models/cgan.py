@@ -49,7 +49,7 @@ def conditional_mlp_networks(data_shape, latent_dim, num_classes):
     h = keras.layers.Concatenate()([keras.layers.Dense(200, activation="relu", name="z_dense")(z),
                                     keras.layers.Dense(1000, activation="relu", name="y_dense")(onehot)])
     h = keras.layers.Dropout(0.5)(keras.layers.Dense(1200, activation="relu", name="joint")(h))
-    x = keras.layers.Dense(int(np.prod(data_shape)), activation="tanh", name="out")(h)
+    x = keras.layers.Dense(int(np.prod(data_shape)), activation="tanh", dtype="float32", name="out")(h)
     generator = keras.Model([z, y], keras.layers.Reshape(tuple(data_shape), name="images")(x), name="generator")
 
     images = keras.Input(tuple(data_shape), name="images")
@@ -57,7 +57,7 @@ def conditional_mlp_networks(data_shape, latent_dim, num_classes):
     hx = Maxout(240, 5, name="x_maxout")(keras.layers.Dropout(0.5)(keras.layers.Flatten()(images)))
     hy = Maxout(50, 5, name="y_maxout")(OneHot(num_classes, name="onehot")(labels))
     h = Maxout(240, 4, name="joint_maxout")(keras.layers.Dropout(0.5)(keras.layers.Concatenate()([hx, hy])))
-    logits = keras.layers.Dense(1, name="logits")(keras.layers.Dropout(0.5)(h))
+    logits = keras.layers.Dense(1, dtype="float32", name="logits")(keras.layers.Dropout(0.5)(h))
     return generator, keras.Model([images, labels], logits, name="discriminator")
 
 

@@ -105,7 +105,7 @@ def context_encoder_generator(data_shape, nef=64, ngf=64, bottleneck="dense", bo
             x = keras.layers.Cropping2D(((0, x.shape[1] - size), (0, x.shape[2] - size)), name=f"dec{i}_crop")(x)
         if not last:
             x = keras.layers.ReLU(name=f"dec{i}_relu")(_bn(f"dec{i}_bn")(x))
-    outputs = keras.layers.Activation("tanh", name="tanh")(x)
+    outputs = keras.layers.Activation("tanh", dtype="float32", name="tanh")(x)
     return keras.Model([images, masks], outputs, name=name)
 
 
@@ -122,7 +122,7 @@ def patch_discriminator(patch_shape, ndf=64, name="discriminator"):
             x = _bn(f"conv{i}_bn")(x)
         x = keras.layers.LeakyReLU(0.2, name=f"conv{i}_lrelu")(x)
     x = keras.layers.Flatten(name="flatten")(x)
-    return keras.Model(inputs, keras.layers.Dense(1, kernel_initializer=_init(), name="logit")(x), name=name)
+    return keras.Model(inputs, keras.layers.Dense(1, kernel_initializer=_init(), dtype="float32", name="logit")(x), name=name)
 
 
 PRESETS = {

@@ -73,7 +73,7 @@ def discogan_generator(channels=3, filters=64, name="generator"):
         x = keras.layers.ReLU(name=f"deconv_{i}_relu")(x)
     x = keras.layers.Conv2DTranspose(channels, 4, strides=2, padding="same",
                                      kernel_initializer=_kernel_init(transposed=True), name="deconv_out")(x)
-    return keras.Model(images, keras.layers.Activation("tanh", name="tanh")(x), name=name)
+    return keras.Model(images, keras.layers.Activation("tanh", dtype="float32", name="tanh")(x), name=name)
 
 
 def discogan_discriminator(data_shape, filters=64, name="discriminator"):
@@ -88,7 +88,7 @@ def discogan_discriminator(data_shape, filters=64, name="discriminator"):
         x = keras.layers.LeakyReLU(0.2, name=f"conv_{i}_lrelu")(x)
     x = keras.layers.Conv2D(1, data_shape[0] // 16, kernel_initializer=_kernel_init(),
                             name="conv_out")(x)  # 4x4 valid at 64x64
-    return keras.Model(images, keras.layers.Flatten(name="logits")(x), name=name)
+    return keras.Model(images, keras.layers.Flatten(dtype="float32", name="logits")(x), name=name)
 
 
 PRESETS = {

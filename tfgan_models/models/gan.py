@@ -56,7 +56,7 @@ def mlp_generator(data_shape, latent_dim, width=1200, depth=2, batch_norm=False,
             h = keras.layers.BatchNormalization(name=f"bn_{i}")(h)
         h = keras.layers.ReLU(name=f"relu_{i}")(h)
     activation = "tanh" if len(data_shape) > 1 else None
-    h = keras.layers.Dense(int(np.prod(data_shape)), activation=activation, name="out")(h)
+    h = keras.layers.Dense(int(np.prod(data_shape)), activation=activation, dtype="float32", name="out")(h)
     x = keras.layers.Reshape(data_shape, name="x")(h)
     return keras.Model(z, x, name=name)
 
@@ -69,7 +69,7 @@ def mlp_discriminator(data_shape, width=240, depth=2, pieces=5, dropout=0.5, nam
         if dropout:
             h = keras.layers.Dropout(dropout, name=f"dropout_{i}")(h)
         h = Maxout(width, pieces, name=f"maxout_{i}")(h)
-    logits = keras.layers.Dense(1, name="logits")(h)
+    logits = keras.layers.Dense(1, dtype="float32", name="logits")(h)
     return keras.Model(x, logits, name=name)
 
 

@@ -173,6 +173,8 @@ class GenerativeModel(keras.Model):
             has_reg = any(net.losses for net in self._networks_training(self.variables_for(name)))
             if has_reg and name not in self.reg_trackers:
                 self.reg_trackers[name] = keras.metrics.Mean(name=f"{_SHORT.get(name, name)}_reg_loss")
+        if self.uses_loss_scaling() and "skipped_steps" not in self.reg_trackers:
+            self.reg_trackers["skipped_steps"] = keras.metrics.Sum(name="skipped_steps")
 
     def compile_from_config(self, config):
         config = serialization_lib.deserialize_keras_object(config)
@@ -201,10 +203,36 @@ class GenerativeModel(keras.Model):
         return int(batch_size)
 
     def track(self, **losses):
-        """Updates the loss trackers and returns the logs ``train_step`` must return."""
+        """Updates the loss trackers and returns the logs ``train_step`` must return.
+
+        Under dynamic loss scaling (``mixed_float16``) a step whose gradients overflowed was skipped by the
+        ``LossScaleOptimizer`` (which then halves its scale): such steps are counted in ``skipped_steps``, and
+        non-finite loss values (a penalty whose inner gradient overflowed) are left out of the means, so one
+        overflow neither poisons the epoch's losses nor trips the NaN guard.
+        """
+        scaled = "skipped_steps" in self.reg_trackers
         for name, value in losses.items():
-            self.loss_trackers[name].update_state(value)
+            value = ops.cast(value, "float32")
+            if scaled:
+                ok = ops.isfinite(value)
+                self.loss_trackers[name].update_state(ops.where(ok, value, 0.0), sample_weight=ops.cast(ok, "float32"))
+            else:
+                self.loss_trackers[name].update_state(value)
+        skipped, self._skipped_updates = getattr(self, "_skipped_updates", []), []
+        if scaled and skipped:  # a step counts as skipped when any of its updates was
+            self.reg_trackers["skipped_steps"].update_state(ops.cast(ops.any(ops.stack(skipped)), "float32"))
         return {m.name: m.result() for m in self.metrics}
+
+    def uses_loss_scaling(self):
+        """``True`` when the optimizers scale the loss (``mixed_float16``)."""
+        return any(isinstance(o, keras.optimizers.LossScaleOptimizer) for o in self.optimizers_by_name().values()
+                   if o is not None)
+
+    def loss_scale(self, optimizer):
+        """The current loss scale of ``optimizer`` (an optimizer or its name) under ``mixed_float16``, else ``None``:
+        what the inner gradient of a penalty is scaled by (``losses.input_gradient``)."""
+        opt = self.optimizers_by_name()[optimizer] if isinstance(optimizer, str) else optimizer
+        return opt.dynamic_scale if isinstance(opt, keras.optimizers.LossScaleOptimizer) else None
 
     def _networks(self):
         return [layer for layer in self._flatten_layers(include_self=False, recursive=False)
@@ -241,6 +269,8 @@ class GenerativeModel(keras.Model):
         replicas = _replicas()
         if replicas > 1:
             grads = [_divided(g, replicas) for g in grads]
+        if isinstance(optimizer, keras.optimizers.LossScaleOptimizer):  # it skips non-finite updates: count them
+            self._skipped_updates = [*getattr(self, "_skipped_updates", []), ops.logical_not(optimizer.check_finite(grads))]
         optimizer.apply_gradients(zip(grads, variables))
         if reg is not None and name in self.reg_trackers:
             self.reg_trackers[name].update_state(reg)

@@ -63,7 +63,7 @@ def infogan_generator(data_shape, latent_dim, num_categories, num_continuous, wi
     x = _bn_act(keras.layers.Dense((h // 4) * (w // 4) * 2 * width, use_bias=False)(x), keras.layers.ReLU())
     x = keras.layers.Reshape((h // 4, w // 4, 2 * width))(x)
     x = _bn_act(keras.layers.Conv2DTranspose(width, 4, 2, "same", use_bias=False)(x), keras.layers.ReLU())
-    images = keras.layers.Conv2DTranspose(c, 4, 2, "same", activation="tanh", name="images")(x)
+    images = keras.layers.Conv2DTranspose(c, 4, 2, "same", activation="tanh", dtype="float32", name="images")(x)
     return keras.Model([z, cat, cont], images, name=name)
 
 
@@ -77,7 +77,7 @@ def infogan_discriminator(data_shape, num_categories, num_continuous, width=64, 
     x = keras.layers.LeakyReLU(0.1)(keras.layers.Conv2D(width, 4, 2, "same")(images))
     x = _bn_act(keras.layers.Conv2D(2 * width, 4, 2, "same", use_bias=False)(x), keras.layers.LeakyReLU(0.1))
     x = _bn_act(keras.layers.Dense(hidden, use_bias=False)(keras.layers.Flatten()(x)), keras.layers.LeakyReLU(0.1))
-    logits = keras.layers.Dense(1, name="logits")(x)
+    logits = keras.layers.Dense(1, dtype="float32", name="logits")(x)
     q = _bn_act(keras.layers.Dense(128, use_bias=False, name="q_hidden")(x), keras.layers.LeakyReLU(0.1))
     q_categorical = keras.layers.Dense(num_categories, name="q_categorical")(q)
     q_continuous = keras.layers.Dense(num_continuous, name="q_continuous")(q)

@@ -63,7 +63,7 @@ def unet_generator(channels=3, filters=64, depth=8, dropout=0.5, name="generator
     x = keras.layers.ReLU(name="out_relu")(x)
     x = keras.layers.Conv2DTranspose(channels, 4, strides=2, padding="same", kernel_initializer=weight_init(),
                                      name="out")(x)
-    return keras.Model(images, keras.layers.Activation("tanh", name="tanh")(x), name=name)
+    return keras.Model(images, keras.layers.Activation("tanh", dtype="float32", name="tanh")(x), name=name)
 
 
 PRESETS = {

@@ -379,7 +379,8 @@ class ProGAN(GANModel):
             with tf.GradientTape() as tape:
                 real_scores = discriminator(real)
                 wasserstein = ops.mean(discriminator(fake)) - ops.mean(real_scores)
-                penalty = gradient_penalty(discriminator, real, fake, epsilon=u)
+                penalty = gradient_penalty(discriminator, real, fake, epsilon=u,
+                                           loss_scale=self.loss_scale("discriminator"))
                 drift = ops.mean(ops.square(real_scores))
                 d_loss = wasserstein + self.gradient_penalty_weight * penalty + self.drift_weight * drift
             self.apply_gradients("discriminator", tape, d_loss, self.grown_variables(self.discriminator, level))

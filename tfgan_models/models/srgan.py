@@ -46,7 +46,7 @@ def srgan_discriminator(data_shape, filters=64, dense=1024, name="discriminator"
     x = keras.layers.Flatten(name="features")(x)  # (B, H/16 * W/16 * 8 filters)
     x = keras.layers.Dense(dense, name="dense")(x)
     x = keras.layers.LeakyReLU(0.2, name="dense_lrelu")(x)
-    logits = keras.layers.Dense(1, name="logits")(x)
+    logits = keras.layers.Dense(1, dtype="float32", name="logits")(x)
     return keras.Model(images, logits, name=name)
 
 

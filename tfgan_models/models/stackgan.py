@@ -82,7 +82,7 @@ def stage1_network(size, latent_dim, embedding_dim, ca_dim, ngf, ca=True):
     h = _bn_relu(keras.layers.Reshape((4, 4, 8 * ngf))(h), "project")
     for i in range(int(np.log2(size // 4))):
         h = _up_block(h, max(8 * ngf // 2 ** (i + 1), 8), f"up_{i}")
-    image = keras.layers.Conv2D(3, 3, padding="same", activation="tanh", name="to_rgb")(h)
+    image = keras.layers.Conv2D(3, 3, padding="same", activation="tanh", dtype="float32", name="to_rgb")(h)
     return keras.Model([z, eps, phi], [image, params], name="stage1")
 
 
@@ -107,7 +107,7 @@ def stage2_network(size1, size, embedding_dim, ca_dim, ngf, residual_blocks, ca=
         h = keras.layers.ReLU()(keras.layers.Add()([h, r]))
     for i in range(int(np.log2(size // (size1 // 4)))):
         h = _up_block(h, max(4 * ngf // 2 ** (i + 1), 8), f"up_{i}")
-    image = keras.layers.Conv2D(3, 3, padding="same", activation="tanh", name="to_rgb")(h)
+    image = keras.layers.Conv2D(3, 3, padding="same", activation="tanh", dtype="float32", name="to_rgb")(h)
     return keras.Model([low, eps, phi], [image, params], name="stage2")
 
 

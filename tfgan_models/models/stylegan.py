@@ -39,7 +39,7 @@ import tensorflow as tf
 from keras import ops
 
 from tfgan_models.inputs import GeneratorInput
-from tfgan_models.losses import non_saturating_discriminator_loss, non_saturating_generator_loss
+from tfgan_models.losses import input_gradient, non_saturating_discriminator_loss, non_saturating_generator_loss
 from tfgan_models.models.gan_model import GANModel
 from tfgan_models.models.stylegan_networks import (ARCHITECTURES, D_ARCHITECTURES, noise_resolutions, num_ws,
                                                    stylegan_discriminator, stylegan_generator)
@@ -195,12 +195,8 @@ class StyleGAN(GANModel):
 
     def _r1(self, real):
         """``(D(x), E||grad_x D(x)||^2)`` in float32: the inner tape's gradient is differentiated by the outer one."""
-        real = ops.cast(real, "float32")
-        with tf.GradientTape() as tape:
-            tape.watch(real)
-            logits = ops.cast(self.discriminator(real, training=True), "float32")
-            total = ops.sum(logits)
-        grads = tape.gradient(total, real)
+        logits, grads = input_gradient(lambda x: self.discriminator(x, training=True), ops.cast(real, "float32"),
+                                       self.loss_scale("discriminator"))
         return logits, ops.mean(ops.sum(ops.square(grads), axis=(1, 2, 3)))
 
     def _path_length(self, batch):
@@ -208,12 +204,12 @@ class StyleGAN(GANModel):
         The penalty uses the updated a as a tensor, so (as the code) its gradient also flows through a."""
         batch = ops.maximum(batch // self.pl_batch_shrink, 1)
         _, ws = self._styles(batch)
-        with tf.GradientTape() as tape:
-            tape.watch(ws)
-            images = ops.cast(self._synthesize(ws, batch), "float32")
-            y = self.noise(ops.shape(images)) / float(self.resolution)  # N(0, I) / sqrt(H W)
-            total = ops.sum(images * y)
-        grads = tape.gradient(total, ws)
+
+        def projected(w):  # <G(w), y> per pixel, y ~ N(0, I) / sqrt(H W)
+            images = ops.cast(self._synthesize(w, batch), "float32")
+            return images * self.noise(ops.shape(images)) / float(self.resolution)
+
+        _, grads = input_gradient(projected, ws, self.loss_scale("generator"))
         lengths = ops.sqrt(ops.mean(ops.sum(ops.square(grads), axis=2), axis=1))
         a = self.pl_mean + self.pl_decay * (ops.mean(lengths) - self.pl_mean)
         self.pl_mean.assign(ops.stop_gradient(a))

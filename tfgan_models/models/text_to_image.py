@@ -86,7 +86,7 @@ def matching_discriminator(data_shape, embedding_dim, width, projection_dim, nam
     h = keras.layers.Conv2D(channels // 2, 1, use_bias=False, kernel_initializer=_init(), name="joint")(h)
     h = keras.layers.LeakyReLU(0.2)(keras.layers.BatchNormalization(name="joint_bn")(h))
     logits = keras.layers.Conv2D(1, 4, padding="valid", kernel_initializer=_init(), name="score")(h)
-    return keras.Model([images, phi], keras.layers.Flatten(name="logits")(logits), name=name)
+    return keras.Model([images, phi], keras.layers.Flatten(dtype="float32", name="logits")(logits), name=name)
 
 
 @keras.saving.register_keras_serializable(package="tfgan_models")

@@ -132,7 +132,7 @@ def patchgan_discriminator(channels=3, filters=64, layers=3, inputs=1, name="dis
             x = instance_norm(f"norm_{i}")(x)
         x = keras.layers.LeakyReLU(0.2, name=f"lrelu_{i}")(x)
     x = keras.layers.ZeroPadding2D(1, name="pad_out")(x)
-    logits = keras.layers.Conv2D(1, 4, kernel_initializer=weight_init(), name="logits")(x)
+    logits = keras.layers.Conv2D(1, 4, kernel_initializer=weight_init(), dtype="float32", name="logits")(x)
     return keras.Model(images if inputs > 1 else images[0], logits, name=name)
 
 
@@ -170,7 +170,7 @@ def resnet_generator(channels=3, filters=64, blocks=9, downsamplings=2, separabl
         x = keras.layers.ReLU(name=f"u{i}_relu")(instance_norm(f"u{i}_norm")(x))
     x = ReflectPad(3, name="out_pad")(x)
     x = keras.layers.Conv2D(channels, 7, kernel_initializer=weight_init(), name="out_conv")(x)
-    return keras.Model(images, keras.layers.Activation("tanh", name="tanh")(x), name=name)
+    return keras.Model(images, keras.layers.Activation("tanh", dtype="float32", name="tanh")(x), name=name)
 
 
 @keras.saving.register_keras_serializable(package="tfgan_models")

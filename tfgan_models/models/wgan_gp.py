@@ -87,7 +87,8 @@ class WGANGP(GANModel):
             with tf.GradientTape() as tape:
                 wasserstein = wasserstein_discriminator_loss(
                     self.discriminator(real, training=True), self.discriminator(fake, training=True))
-                penalty = gradient_penalty(self.discriminator, real, fake, epsilon=epsilon)
+                penalty = gradient_penalty(self.discriminator, real, fake, epsilon=epsilon,
+                                           loss_scale=self.loss_scale(self.d_optimizer))
                 d_loss = wasserstein + self.gradient_penalty_weight * penalty
             self.apply_gradients(self.d_optimizer, tape, d_loss, self.discriminator_variables)
         with tf.GradientTape() as tape:

@@ -223,6 +223,52 @@ def text_inputs(texts, seeds=None):
     return "seed", {"text": [t for t in texts for _ in seeds], "seed": np.asarray(seeds * len(texts), "int64")}
 
 
+# ----------------------------------------------------------------- LiteRT
+def tflite_feed(value, details):
+    """One input for a ``.tflite`` tensor.
+
+    A quantized (``--int8-io``) tensor takes codes ``q = round(value / scale) + zero_point`` of float
+    values in the model's units ([0, 1] images, z); uint8 arrays are read as pixels (``value / 255``, so
+    a uint8 image input, scale 1/255 and zero point 0, gets them unchanged; an int8 one gets
+    ``pixel - 128``); int8 arrays for an int8 tensor are taken as codes. Other tensors (float32,
+    int32 labels) get the value cast to their dtype.
+    """
+    dtype = np.dtype(details["dtype"])
+    scale, zero_point = details.get("quantization", (0.0, 0))
+    value = np.asarray(value)
+    if dtype.kind not in "iu" or not scale or (value.dtype == dtype and dtype != np.uint8):
+        return value.astype(dtype)
+    if value.dtype == np.uint8:
+        value = value / 255.0
+    info = np.iinfo(dtype)
+    return np.clip(np.round(value.astype("float64") / scale) + zero_point, info.min, info.max).astype(dtype)
+
+
+def tflite_read(value, details):
+    """One output of a ``.tflite`` tensor as float32: quantized codes become ``scale * (q - zero_point)``."""
+    scale, zero_point = details.get("quantization", (0.0, 0))
+    if np.dtype(details["dtype"]).kind not in "iu" or not scale:
+        return np.asarray(value)
+    return ((np.asarray(value, "float32") - zero_point) * scale).astype("float32")
+
+
+def run_tflite(path, inputs, num_threads=1):
+    """Runs the ``serve`` signature of a ``.tflite`` file once: ``{name: array (1, ...)}`` -> ``{name: array}``.
+
+    Works for float32 and quantized (``tfgan export --int8-io``) files alike: inputs go through
+    :func:`tflite_feed`, outputs through :func:`tflite_read` (images come back float32 in [0, 1]).
+    """
+    from ai_edge_litert.interpreter import Interpreter
+
+    runner = Interpreter(model_path=os.fspath(path), num_threads=num_threads).get_signature_runner("serve")
+    details, out_details = runner.get_input_details(), runner.get_output_details()
+    unknown = sorted(set(inputs) - set(details))
+    if unknown:
+        raise ValueError(f"{os.path.basename(path)} has no input {unknown}; its inputs are {sorted(details)}.")
+    result = runner(**{name: tflite_feed(value, details[name]) for name, value in inputs.items()})
+    return {name: tflite_read(value, out_details[name]) for name, value in result.items()}
+
+
 # --------------------------------------------------------------- command
 def _write_images(outputs, out_dir, prefix):
     from PIL import Image

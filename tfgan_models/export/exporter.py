@@ -9,11 +9,14 @@ Layout (the TF Serving model base path is ``ROOT/NAME``)::
     ROOT/NAME/VERSION/tflite/NAME_fp16.tflite     float16 weights
     ROOT/NAME/VERSION/tflite/NAME_dynamic.tflite  int8 weights, float activations
     ROOT/NAME/VERSION/tflite/NAME_int8.tflite     int8 weights and activations, float32 I/O
+                                                  (uint8 or int8 I/O with ``int8_io``)
 
 A version is built in a hidden staging folder beside it (TF Serving ignores
 names that are not numbers), every gate runs there, and only then is the
 folder renamed into place: a reader sees the old version or the new one,
-never half of one. A failed gate or error leaves nothing behind.
+never half of one. A failed gate or error leaves nothing behind, unless
+``accept_gate_failures`` keeps an artifact whose figures missed its gate: a
+warning is logged and the report records ``"passed": false, "accepted": true``.
 
 TF Serving loads the highest version of ``ROOT/NAME``, so a TFLite-only
 version (no ``saved_model.pb``) under a served root would fail to load: export
@@ -22,6 +25,7 @@ both formats, or TFLite-only exports to a root TF Serving does not watch.
 
 import datetime
 import os
+import warnings
 import shutil
 import tempfile
 
@@ -37,7 +41,8 @@ REPORT = "export_report.json"
 
 
 def export_run(run_dir, root, formats=FORMATS, quantizations=tflite.QUANTIZATIONS, name=None, version=1,
-               input_size=None, overwrite=False, representative_data=None, log=None):
+               input_size=None, overwrite=False, representative_data=None, log=None, max_side=None,
+               int8_io=None, accept_gate_failures=False):
     """Exports a run directory (or a Keras generator) into ``ROOT/NAME/VERSION``; returns the report entry.
 
     Args:
@@ -61,6 +66,21 @@ def export_run(run_dir, root, formats=FORMATS, quantizations=tflite.QUANTIZATION
             the latent prior; for image generators, the run's own data pipeline.
             Inpainting models: ``{"images": ..., "masks": (N, H, W, 1) 0/1}``,
             by default 64 images of the run's data with its own masks.
+        log: called with progress lines and warnings (``None``: warnings go
+            through :mod:`warnings`).
+        max_side: largest input side (pixels) the SavedModel's image
+            signatures accept; larger requests are refused in the graph with an
+            error naming the limit. Default 2048 for super-resolution inputs,
+            1024 for translation (inpainting: 2048); only for generators that
+            take images of any size. Recorded in the report.
+        int8_io: ``"uint8"`` or ``"int8"``: the int8 TFLite file takes and
+            returns quantized tensors (images: scale 1/255, raw pixels in)
+            instead of float32; int32 inputs stay int32. Latent and
+            image-to-image generators only. The report gives each tensor's
+            dtype, scale and zero point.
+        accept_gate_failures: keep artifacts whose gate figures miss their
+            limit (a warning, and ``"accepted": true`` in the report) instead
+            of raising :class:`GateError`.
     Raises:
         ValueError: bad request (unknown format, a size the model cannot
             take, an existing version, a Flex op), or :class:`GateError`.
@@ -68,14 +88,34 @@ def export_run(run_dir, root, formats=FORMATS, quantizations=tflite.QUANTIZATION
     formats = _check_choices("format", formats, FORMATS)
     quantizations = _check_choices("quantization", quantizations, tflite.QUANTIZATIONS)
     version = _check_version(version)
+    int8_io = tflite.check_int8_io(int8_io)
+    saved_model.check_max_side(max_side)
+    if int8_io is not None and ("tflite" not in formats or "int8" not in quantizations):
+        raise ValueError(f"int8_io={int8_io!r} (--int8-io) sets the I/O types of the int8 TFLite file; add tflite "
+                         "to the formats and int8 to the quantizations (--quantize ...,int8).")
     source = resolve(run_dir, name)
     size = _input_size(source, input_size)
+    max_side = saved_model.resolve_max_side(source, max_side)
+    if int8_io is not None and kind_module(source) is not None:
+        raise ValueError(f"int8_io (--int8-io) applies to latent and image-to-image generators; {source.name!r} "
+                         f"({source.kind}) keeps float32 I/O in its int8 file.")
     base = os.path.join(os.fspath(root), source.name)
     final = os.path.join(base, str(version))
     if os.path.exists(final) and not overwrite:
         raise ValueError(f"{final} already exists; pass --overwrite (overwrite=True) to replace it, "
                          "or choose another --version.")
+    warn = log or (lambda message: warnings.warn(message, stacklevel=3))
     log = log or (lambda message: None)
+
+    def gated(check):  # a gate, or its failure kept when accept_gate_failures
+        try:
+            return check()
+        except gates.GateError as err:
+            if not accept_gate_failures or err.result is None:
+                raise
+            warn(f"warning: {str(err).split('; pass --accept-gate-failures')[0]}; exported anyway "
+                 "(--accept-gate-failures).")
+            return {**err.result, "passed": False, "accepted": True}
     created = _make_dirs(base)
     staging = tempfile.mkdtemp(prefix=f".staging-{version}-", dir=base)
     os.chmod(staging, 0o755)  # mkdtemp makes it private; the server may run as another user
@@ -84,11 +124,13 @@ def export_run(run_dir, root, formats=FORMATS, quantizations=tflite.QUANTIZATION
                  "generator": source.describe(), "formats": list(formats)}
         if "saved_model" in formats:
             log(f"SavedModel of {source.name} ...")
-            entry["saved_model"] = _saved_model(source, staging)
+            entry["saved_model"] = _saved_model(source, staging, max_side, gated)
         if "tflite" in formats:
-            entry["tflite"] = _tflites(source, staging, quantizations, size, representative_data, log)
+            entry["tflite"] = _tflites(source, staging, quantizations, size, representative_data, log, int8_io,
+                                       gated)
             if source.reverse is not None:  # two-way translation: b -> a files beside the a -> b ones
-                entry["tflite_b_to_a"] = _tflites(source.reverse, staging, quantizations, size, None, log)
+                entry["tflite_b_to_a"] = _tflites(source.reverse, staging, quantizations, size, None, log, int8_io,
+                                                  gated)
             sidecars = getattr(kind_module(source), "tflite_sidecars", None)  # e.g. a text model's vocabulary
             if sidecars is not None:
                 entry.update(sidecars(source, staging))
@@ -103,14 +145,15 @@ def export_run(run_dir, root, formats=FORMATS, quantizations=tflite.QUANTIZATION
     return entry
 
 
-def export_saved_model(source, root, name=None, version=1, overwrite=False):
+def export_saved_model(source, root, name=None, version=1, overwrite=False, max_side=None,
+                       accept_gate_failures=False):
     """The TF Serving SavedModel alone into ``ROOT/NAME/VERSION``; see :func:`export_run`."""
     return export_run(source, root, formats=("saved_model",), name=name, version=version,
-                      overwrite=overwrite)
+                      overwrite=overwrite, max_side=max_side, accept_gate_failures=accept_gate_failures)
 
 
 def export_tflite(source, root, quantization="none", name=None, version=1, input_size=None,
-                  representative_data=None, overwrite=False):
+                  representative_data=None, overwrite=False, int8_io=None, accept_gate_failures=False):
     """``.tflite`` file(s) alone into ``ROOT/NAME/VERSION/tflite/``; see :func:`export_run`.
 
     ``quantization`` is one of ``none | fp16 | dynamic | int8`` or a list of
@@ -122,19 +165,24 @@ def export_tflite(source, root, quantization="none", name=None, version=1, input
     quantizations = (quantization,) if isinstance(quantization, str) else tuple(quantization)
     return export_run(source, root, formats=("tflite",), quantizations=quantizations, name=name,
                       version=version, input_size=input_size, overwrite=overwrite,
-                      representative_data=representative_data)
+                      representative_data=representative_data, int8_io=int8_io,
+                      accept_gate_failures=accept_gate_failures)
 
 
 # ------------------------------------------------------------------ steps
-def _saved_model(source, folder):
-    saved_model.write_saved_model(source, folder)
+def _saved_model(source, folder, max_side=None, gated=lambda check: check()):
+    saved_model.write_saved_model(source, folder, max_side)
     loaded = tf.saved_model.load(folder)  # as TF Serving would, from the files just written
-    result = gates.check_saved_model(loaded, source)
-    return {"path": ".", "size_bytes": _tree_size(folder), "gate": result,
-            "signatures": saved_model.signature_specs(loaded)}
+    result = gated(lambda: gates.check_saved_model(loaded, source))
+    out = {"path": ".", "size_bytes": _tree_size(folder), "gate": result,
+           "signatures": saved_model.signature_specs(loaded)}
+    if max_side is not None:
+        out["max_side"] = max_side
+    return out
 
 
-def _tflites(source, folder, quantizations, size, representative_data, log):
+def _tflites(source, folder, quantizations, size, representative_data, log, int8_io=None,
+             gated=lambda check: check()):
     out = {}
     os.makedirs(os.path.join(folder, "tflite"), exist_ok=True)
     params = int(source.generator.count_params())
@@ -142,17 +190,23 @@ def _tflites(source, folder, quantizations, size, representative_data, log):
     for q in quantizations:
         log(f"TFLite {q} of {source.name} ...")
         calibration = None
+        io_type = int8_io if q == "int8" else None
         if q == "int8":
             calibration, described = representative_set(source, size, representative_data)
-        data = tflite.convert(source, q, size, calibration)
+            if io_type is not None and source.kind == "image":
+                calibration = _full_pixel_range(calibration)
+        data = tflite.convert(source, q, size, calibration, io_type)
         infix = "_b_to_a" if source.direction == "b_to_a" else ""
         rel = os.path.join("tflite", f"{source.name}{infix}_{q}.tflite")
         path = os.path.join(folder, rel)
         with open(path, "wb") as f:
             f.write(data)
         ops = tflite.check_has_weights(path, params, q)
-        out[q] = {"path": rel, "size_bytes": len(data), "io": tflite.io_spec(source, size), "ops": ops,
-                  "gate": gates.check_tflite(path, source, q, inputs)}
+        io = tflite.io_spec(source, size)
+        if io_type is not None:  # the quantized tensors' dtypes, scales and zero points
+            io = _quantized_io(io, tflite.io_details(path))
+        out[q] = {"path": rel, "size_bytes": len(data), "io": io, "ops": ops,
+                  "gate": gated(lambda: gates.check_tflite(path, source, q, inputs))}
         if calibration is not None:
             out[q]["calibration"] = described
     return out
@@ -181,6 +235,29 @@ def representative_set(source, size, representative_data=None, n=tflite.CALIBRAT
                          "export it from a run directory, or pass representative_data.")
     spec = source.settings["run"]["data"]
     return {"images": images.astype("float32") / 255.0}, f"{len(images)} images of the run's data {spec!r}"
+
+
+def _full_pixel_range(calibration):
+    """Calibration images with one pixel at 0 and one at 1, so a quantized image input spans exactly
+    [0, 1] (uint8: scale 1/255, zero point 0: raw pixels are the codes)."""
+    images = np.array(calibration["images"], "float32")
+    images[0, 0, 0, 0], images[0, 0, -1, 0] = 0.0, 1.0
+    return {**calibration, "images": images}
+
+
+def _quantized_io(io, details):
+    """The report's I/O spec with the file's own dtypes and quantization parameters."""
+    io = {**io, "inputs": dict(io["inputs"]), "outputs": dict(io["outputs"])}
+    for side in ("inputs", "outputs"):
+        for name, d in details[side].items():
+            spec = dict(io[side].get(name, {"shape": d["shape"]}))
+            spec["dtype"] = d["dtype"]
+            if "quantization" in d:
+                spec["quantization"] = d["quantization"]
+                spec["range"] = (f"{spec.get('range', 'float')} as {d['dtype']} codes q: "
+                                 "value = scale * (q - zero_point)")
+            io[side][name] = spec
+    return io
 
 
 def _given_representative(source, size, given):
@@ -322,6 +399,7 @@ def _update_report(base, name, version, entry):
     report = read_json(path) if os.path.exists(path) else {}
     versions = {v: e for v, e in report.get("versions", {}).items() if os.path.isdir(os.path.join(base, v))}
     versions[str(version)] = entry
-    write_json(path, {"name": name, "gates": {"max_abs_diff": gates.MAX_ABS_DIFF, "min_psnr_db": gates.MIN_PSNR_DB},
+    write_json(path, {"name": name, "gates": {"max_abs_diff": gates.MAX_ABS_DIFF, "min_psnr_db": gates.MIN_PSNR_DB,
+                                              "fp16_or_min_psnr_db": gates.FP16_MIN_PSNR_DB},
                       "versions": dict(sorted(versions.items(), key=lambda kv: int(kv[0])))})
     os.chmod(path, 0o644)  # atomic writes start from a private temporary file

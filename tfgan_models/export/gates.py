@@ -1,20 +1,32 @@
 """Parity and quality gates: every exported artifact is checked against the Keras generator.
 
 All figures are in [0, 1] pixel units on *fresh* inputs (never the int8
-calibration set):
+calibration set), where one 8-bit output level is 1/255 = 0.0039 (in the
+models' [-1, 1] units it would be 2/255; gates never use those):
 
-==============  =====================================  =========
-artifact        figure                                 limit
-==============  =====================================  =========
-SavedModel      max |images_float - Keras|             <= 1e-5
-TFLite fp32     max |tflite - Keras|                   <= 1e-4 (1e-3 with instance norm)
-TFLite fp16     max |tflite - Keras|                   <= 1e-2
-TFLite dynamic  PSNR vs the float Keras output         >= 30 dB
-TFLite int8     PSNR vs the float Keras output         >= 30 dB
-==============  =====================================  =========
+==============  ==========================================  =============================================
+artifact        passes when                                 why
+==============  ==========================================  =============================================
+SavedModel      max |images_float - Keras| <= 1e-5          the same TF kernels: any real difference is a
+                                                            bug (wrong weights, padding), so it is strict
+TFLite fp32     max diff <= 0.25 level (0.00098)            other kernels, other summation order; below a
+                                                            quarter level a uint8 pixel can only move at a
+                                                            rounding tie, by one level
+TFLite fp16     max diff <= 4 levels (0.0157)               float16 keeps 11 significant bits; instance
+                *or* PSNR >= 40 dB                          norm and deep stacks amplify that on outlier
+                                                            pixels (an untrained mobile CycleGAN: 0.0115 =
+                                                            2.9 levels). 4 levels on a few pixels, or an RMS
+                                                            error under 2.6 levels (40 dB), is invisible
+TFLite dynamic  PSNR >= 30 dB vs the float Keras output     int8 weights: a quality gate, not parity
+TFLite int8     PSNR >= 30 dB vs the float Keras output     int8 activations (and, with ``int8_io``,
+                                                            int8/uint8 I/O, dequantized before comparing)
+==============  ==========================================  =============================================
 
 PSNR is taken over the whole gate set (mean squared error of all pixels),
-peak 1. A failed gate raises :class:`GateError` saying by how much it missed.
+peak 1. A failed gate raises :class:`GateError` giving the figure, the limit
+and the option that exports anyway (``--accept-gate-failures``,
+``export_run(..., accept_gate_failures=True)``, recorded in the report as
+``"passed": false, "accepted": true``).
 """
 
 import numpy as np
@@ -22,20 +34,28 @@ import tensorflow as tf
 
 from tfgan_models.export import style
 from tfgan_models.export.saved_model import MIN_SIDE, call_generator, to_unit
-from tfgan_models.export.tflite import has_instance_norm
 from tfgan_models.export.source import kind_module
 
-MAX_ABS_DIFF = {"saved_model": 1e-5, "none": 1e-4, "fp16": 1e-2}
-# Instance norm divides by each image's own spread, so float32 kernels that sum in another order
-# differ more (a trained mobile CycleGAN: 2.5e-4); 1e-3 is still a quarter of one 8-bit level.
-INSTANCE_NORM_FP32_MAX_ABS_DIFF = 1e-3
+LEVEL = 1.0 / 255.0  # one 8-bit output level in [0, 1] units
+MAX_ABS_DIFF = {"saved_model": 1e-5, "none": 0.25 * LEVEL, "fp16": 4 * LEVEL}
+FP16_MIN_PSNR_DB = 40.0  # fp16 also passes at this PSNR whatever its largest pixel difference
 MIN_PSNR_DB = {"dynamic": 30.0, "int8": 30.0}
 GATE_SAMPLES = 8
 GATE_SEED = 20240601   # fresh inputs: calibration uses other seeds
+ACCEPT_OPTION = "--accept-gate-failures (export_run(..., accept_gate_failures=True))"
 
 
 class GateError(ValueError):
-    """An exported artifact differs from the Keras generator by more than its gate allows."""
+    """An exported artifact differs from the Keras generator by more than its gate allows.
+
+    ``result``: the gate's figures (with ``"passed": False``) when the figures missed the limit, which
+    ``accept_gate_failures`` may overrule; ``None`` for failures no option overrules (wrong shape,
+    non-finite output, a broken signature).
+    """
+
+    def __init__(self, message, result=None):
+        super().__init__(message)
+        self.result = result
 
 
 def psnr(reference, test, peak=1.0):
@@ -54,21 +74,36 @@ def figures(reference, test):
             "samples": int(len(reference))}
 
 
+def levels(value):
+    """A [0, 1] difference in 8-bit output levels."""
+    return value / LEVEL
+
+
 def judge(what, key, result, limit=None):
-    """Adds the limit and verdict to ``result``; raises :class:`GateError` when it fails."""
+    """Adds the limit and verdict to ``result``; raises :class:`GateError` when it fails.
+
+    The message gives the figure, the limit and the option that exports anyway.
+    """
+    anyway = f"; pass {ACCEPT_OPTION} to export it anyway."
     if key in MAX_ABS_DIFF:
         limit, value = limit or MAX_ABS_DIFF[key], result["max_abs_diff"]
-        result.update(metric="max_abs_diff", limit=limit, passed=value <= limit)
-        if value > limit:
-            raise GateError(f"{what} failed its parity gate: max abs diff {value:.3g} exceeds {limit:g} "
-                            f"by {value - limit:.3g} ({value / limit:.1f}x the limit).")
+        result.update(metric="max_abs_diff", limit=limit, max_abs_diff_levels=round(levels(value), 3),
+                      passed=value <= limit)
+        figure = (f"max abs diff {value:.3g} ({levels(value):.2g} 8-bit levels) exceeds {limit:.3g} "
+                  f"({levels(limit):.2g} levels) by {value - limit:.3g} ({value / limit:.1f}x the limit)")
+        if key == "fp16":  # or a PSNR that high
+            psnr_db = float("inf") if result["psnr_db"] is None else result["psnr_db"]
+            result.update(min_psnr_db=FP16_MIN_PSNR_DB, passed=value <= limit or psnr_db >= FP16_MIN_PSNR_DB)
+            figure += f", and its PSNR {psnr_db:.2f} dB is below the {FP16_MIN_PSNR_DB:g} dB alternative"
+        if not result["passed"]:
+            raise GateError(f"{what} failed its parity gate: {figure}{anyway}", result)
     else:
         limit, value = MIN_PSNR_DB[key], result["psnr_db"]
         value = float("inf") if value is None else value
         result.update(metric="psnr_db", limit=limit, passed=value >= limit)
         if value < limit:
             raise GateError(f"{what} failed its quality gate: PSNR {value:.2f} dB against the float "
-                            f"generator is {limit - value:.2f} dB below the {limit:g} dB minimum.")
+                            f"generator is {limit - value:.2f} dB below the {limit:g} dB minimum{anyway}", result)
     return result
 
 
@@ -225,7 +260,4 @@ def check_tflite(path, source, quantization, inputs):
         got = Runner(path, num_threads=1)(inputs)
     result = figures(keras_unit(source, inputs), got)
     label = "fp32" if quantization == "none" else quantization
-    limit = None
-    if quantization == "none" and has_instance_norm(source.generator):
-        limit = INSTANCE_NORM_FP32_MAX_ABS_DIFF
-    return judge(f"the TFLite {label} model", quantization, result, limit)
+    return judge(f"the TFLite {label} model", quantization, result)

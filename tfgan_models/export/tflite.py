@@ -10,7 +10,14 @@ mobile GPU delegates get static shapes:
 
 Quantized files keep float32 I/O (int8 quantizes inside the graph; in
 generators with instance norm its arithmetic stays float, see
-:func:`_int8_with_float_norms`). The path
+:func:`_int8_with_float_norms`), unless ``int8_io`` is ``"uint8"`` or
+``"int8"``: then the int8 file's float inputs and outputs are quantized too
+(``value = scale * (q - zero_point)``, the scale and zero point in the report
+and in each tensor's details). Image inputs are calibrated on [0, 1], so a uint8
+image input has scale 1/255 and zero point 0: raw pixels go straight in (int8:
+zero point -128, pixel - 128). Latent generators' float inputs (z, codes) are
+quantized on their calibrated range; int32 inputs (class labels, text ids)
+stay int32. :class:`Runner` quantizes and dequantizes for the caller. The path
 is always Keras ``ExportArchive`` -> SavedModel -> ``TFLiteConverter.from_saved_model``
 with builtin ops only. Wrapping a Keras 3 model in a ``tf.Module`` or using
 ``from_concrete_functions`` can silently drop the weights; :func:`check_has_weights`
@@ -32,6 +39,7 @@ from tfgan_models.export.saved_model import call_generator, to_unit
 from tfgan_models.export.source import kind_module
 
 QUANTIZATIONS = ("none", "fp16", "dynamic", "int8")
+INT8_IO = {"uint8": tf.uint8, "int8": tf.int8}  # ``int8_io``: I/O types of the int8 flavour
 BYTES_PER_PARAM = {"none": 4, "fp16": 2, "dynamic": 1, "int8": 1}
 SIGNATURE = "serve"
 DEFAULT_SR_SIZE = 128           # super-resolution (scale > 1) input, like the TFLite ESRGAN sample's use
@@ -47,6 +55,13 @@ def check_quantization(quantization):
     if quantization not in QUANTIZATIONS:
         raise ValueError(f"unknown quantization {quantization!r}; choose from {', '.join(QUANTIZATIONS)}.")
     return quantization
+
+
+def check_int8_io(int8_io):
+    """``None``, ``"uint8"`` or ``"int8"``; anything else is a ``ValueError``."""
+    if int8_io is not None and int8_io not in INT8_IO:
+        raise ValueError(f"unknown int8_io {int8_io!r} (--int8-io); choose from {', '.join(INT8_IO)}.")
+    return int8_io
 
 
 def default_input_size(source):
@@ -99,8 +114,10 @@ def write_fixed_saved_model(source, input_size, path):
     archive.write_out(path, verbose=False)
 
 
-def convert(source, quantization="none", input_size=None, representative=None):
+def convert(source, quantization="none", input_size=None, representative=None, int8_io=None):
     """``.tflite`` bytes of ``source``; ``representative``: ``{input name: (N, ...) array}`` for int8.
+
+    ``int8_io`` (``"uint8"`` / ``"int8"``, int8 only): quantized float inputs and outputs.
 
     Raises ``ValueError`` naming the layer when an op has no builtin TFLite
     kernel (it would need Flex / Select TF ops).
@@ -124,14 +141,16 @@ def convert(source, quantization="none", input_size=None, representative=None):
             converter.representative_dataset = lambda: (
                 {k: v[i : i + 1] for k, v in representative.items()} for i in range(n))
             converter.target_spec.supported_ops = [tf.lite.OpsSet.TFLITE_BUILTINS_INT8]
-            converter.inference_input_type = tf.float32
-            converter.inference_output_type = tf.float32
+            io_type = INT8_IO[check_int8_io(int8_io)] if int8_io else tf.float32
+            converter.inference_input_type = io_type
+            converter.inference_output_type = io_type
         try:
             with quiet():
                 if quantization == "int8" and has_instance_norm(source.generator):
-                    data = _int8_with_float_norms(converter, representative)
+                    data = _int8_with_float_norms(converter, representative, io_type=io_type)
                 elif quantization == "int8" and has_modulation(source.generator):
-                    data = _int8_with_float_norms(converter, representative, FLOAT_NORM_OPS + FLOAT_STYLE_OPS)
+                    data = _int8_with_float_norms(converter, representative, FLOAT_NORM_OPS + FLOAT_STYLE_OPS,
+                                                  io_type)
                 else:
                     data = converter.convert()
         except ConverterError as err:
@@ -162,14 +181,16 @@ def has_modulation(model):
     return any(isinstance(layer, ModulatedConv2D) for layer in _all_layers(model))
 
 
-def _int8_with_float_norms(converter, representative, denylisted=FLOAT_NORM_OPS):
+def _int8_with_float_norms(converter, representative, denylisted=FLOAT_NORM_OPS, io_type=tf.float32):
     """int8 convolutions with the instance-norm arithmetic left in float32.
 
     Fully int8 instance norm squares activations into one per-tensor int8
     scale and loses about 7 dB (a trained Pix2Pix U-Net: 23.4 dB against the
     float model, below the 30 dB gate); keeping its ops (``FLOAT_NORM_OPS``)
     in float gives 32.9 dB. Selective quantization is TFLite's
-    ``QuantizationDebugger`` with ``denylisted_ops``.
+    ``QuantizationDebugger`` with ``denylisted_ops``; with int8/uint8 I/O
+    (``io_type``) the calibrated model is quantized here with those I/O types,
+    which the debugger does not pass on.
     """
     converter.target_spec.supported_ops = [tf.lite.OpsSet.TFLITE_BUILTINS_INT8, tf.lite.OpsSet.TFLITE_BUILTINS]
     n = min(8, len(next(iter(representative.values()))))
@@ -177,7 +198,13 @@ def _int8_with_float_norms(converter, representative, denylisted=FLOAT_NORM_OPS)
         converter=converter,
         debug_dataset=lambda: ({k: v[i : i + 1] for k, v in representative.items()} for i in range(n)),
         debug_options=tf.lite.experimental.QuantizationDebugOptions(denylisted_ops=list(denylisted)))
-    return debugger.get_nondebug_quantized_model()
+    if io_type == tf.float32:
+        return debugger.get_nondebug_quantized_model()
+    from tensorflow.lite.python import convert as lite_convert
+
+    return lite_convert.mlir_quantize(
+        debugger.calibrated_model, disable_per_channel=converter._experimental_disable_per_channel,
+        input_data_type=io_type, output_data_type=io_type, denylisted_ops=list(denylisted))
 
 
 def _flex_message(err, generator, quantization):
@@ -276,20 +303,73 @@ def check_has_weights(path, params, quantization):
     return sorted(ops)
 
 
+def _quantization(details):
+    """``(scale, zero_point)`` of a quantized integer tensor, else ``None``."""
+    scale, zero_point = details.get("quantization", (0.0, 0))
+    if np.dtype(details["dtype"]).kind not in "iu" or not scale:
+        return None
+    return float(scale), int(zero_point)
+
+
+def quantize(value, details):
+    """Float ``value`` in the model's units -> the integer codes a quantized input takes (other inputs:
+    cast). uint8 arrays are pixels (``value / 255``), as ``export/client.py``'s ``tflite_feed`` reads them."""
+    q, dtype = _quantization(details), np.dtype(details["dtype"])
+    value = np.asarray(value)
+    if q is None or (value.dtype == dtype and dtype != np.uint8):
+        return value.astype(dtype)
+    if value.dtype == np.uint8:
+        value = value / 255.0
+    info = np.iinfo(dtype)
+    return np.clip(np.round(np.asarray(value, "float64") / q[0] + q[1]), info.min, info.max).astype(dtype)
+
+
+def dequantize(value, details):
+    """A quantized output's integer codes -> float32 ``scale * (q - zero_point)`` (other outputs as they are)."""
+    q = _quantization(details)
+    if q is None:
+        return np.asarray(value)
+    return ((np.asarray(value, "float32") - q[1]) * q[0]).astype("float32")
+
+
+def io_details(path):
+    """``{"inputs": {name: {...}}, "outputs": {...}}``: dtype, shape and, for quantized tensors,
+    ``quantization: {scale, zero_point}`` of the ``serve`` signature of a ``.tflite`` file."""
+    runner = interpreter(path).get_signature_runner(SIGNATURE)
+
+    def describe(details):
+        out = {}
+        for name, d in sorted(details.items()):
+            out[name] = {"dtype": np.dtype(d["dtype"]).name, "shape": [int(x) for x in d["shape"]]}
+            if _quantization(d) is not None:
+                scale, zero_point = _quantization(d)
+                out[name]["quantization"] = {"scale": scale, "zero_point": zero_point}
+        return out
+
+    return {"inputs": describe(runner.get_input_details()), "outputs": describe(runner.get_output_details())}
+
+
 class Runner:
-    """Runs the ``serve`` signature of a ``.tflite`` file one example at a time."""
+    """Runs the ``serve`` signature of a ``.tflite`` file one example at a time.
+
+    Float inputs of quantized (``int8_io``) files are quantized with the tensor's
+    scale and zero point, and quantized outputs dequantized, so callers always
+    work in the model's float units ([0, 1] images).
+    """
 
     def __init__(self, path, num_threads=1):
         self.interpreter = interpreter(path, num_threads)
         self.runner = self.interpreter.get_signature_runner(SIGNATURE)
         self.input_details = self.runner.get_input_details()
+        self.output_details = self.runner.get_output_details()
 
     def __call__(self, inputs):
         """``{name: (N, ...) array}`` -> images (N, ...) float32, one invoke per example."""
         n = len(next(iter(inputs.values())))
         out = []
         for i in range(n):
-            feed = {k: np.asarray(v[i : i + 1], self.input_details[k]["dtype"]) for k, v in inputs.items()}
+            feed = {k: quantize(v[i : i + 1], self.input_details[k]) for k, v in inputs.items()}
             result = self.runner(**feed)
-            out.append(result["images"] if "images" in result else next(iter(result.values())))  # PixelRNN: logits
+            key = "images" if "images" in result else next(iter(result))  # PixelRNN: logits
+            out.append(dequantize(result[key], self.output_details[key]))
         return np.concatenate(out)

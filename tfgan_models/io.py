@@ -6,6 +6,9 @@ import tempfile
 from contextlib import contextmanager
 
 
+TEMPORARY_PREFIX = ".tmp-"  # files being written; a killed writer leaves one behind, never the file itself
+
+
 @contextmanager
 def atomic_path(path):
     """Yields a temporary path beside ``path``; on success it replaces ``path`` in one step.
@@ -17,7 +20,8 @@ def atomic_path(path):
     directory = os.path.dirname(os.path.abspath(path)) or "."
     os.makedirs(directory, exist_ok=True)
     base = os.path.basename(path)
-    fd, tmp = tempfile.mkstemp(prefix=f".{base}.", suffix=os.path.splitext(base)[1] or ".tmp", dir=directory)
+    fd, tmp = tempfile.mkstemp(prefix=f"{TEMPORARY_PREFIX}{base}.", suffix=os.path.splitext(base)[1] or ".tmp",
+                               dir=directory)
     os.close(fd)
     try:
         yield tmp
@@ -63,3 +67,13 @@ def _jsonable(value):
     if isinstance(value, tuple):
         return list(value)
     return str(value)
+
+
+def remove_temporaries(directory):
+    """Deletes the temporary files of writers that were killed (``.tmp-*`` under ``directory``)."""
+    if not os.path.isdir(directory):
+        return
+    for root, _, files in os.walk(directory):
+        for name in files:
+            if name.startswith(TEMPORARY_PREFIX):
+                os.remove(os.path.join(root, name))

@@ -48,32 +48,140 @@ class SampleGrid(keras.callbacks.Callback):
             self._writer.flush()
 
 
-class NaNGuard(keras.callbacks.Callback):
-    """Stops training at the first non-finite loss, naming the step.
+class DivergenceError(NonFiniteLossError):
+    """A loss exploded (finite but beyond the guard's bound, or a sudden jump); training was stopped."""
 
-    It raises :class:`NonFiniteLossError` from the batch end, so no later
-    callback (checkpoint, sample grid, backup) ever writes the diverged
-    weights: the last good checkpoint stays as it was.
+
+class NaNGuard(keras.callbacks.Callback):
+    """Stops training at a non-finite or exploding loss, before any later callback saves the weights.
+
+    The logs are read every ``check_every`` steps and at each epoch's end, not
+    every step: reading a loss waits for the device (a host sync), which slows
+    training. A loss is *exploding* when the mean of a window of steps exceeds
+    ``max_loss`` in magnitude, or ``jump`` times the largest magnitude of the
+    earlier windows of the run (at least 1). Either raises from the batch or
+    epoch end (:class:`NonFiniteLossError`, :class:`DivergenceError`), so no
+    checkpoint, sample grid or backup of that epoch is written: the last
+    checkpoint is the one of the last epoch whose every window was healthy.
     """
 
-    def __init__(self, checkpoint_hint=""):
+    def __init__(self, checkpoint_hint="", check_every=100, max_loss=1e6, jump=1e3):
         super().__init__()
-        self.checkpoint_hint = checkpoint_hint
-        self.epoch = 0
+        if int(check_every) < 1:
+            raise ValueError(f"check_every must be >= 1, received {check_every!r}.")
+        self.checkpoint_hint, self.check_every = checkpoint_hint, int(check_every)
+        self.max_loss, self.jump = float(max_loss), float(jump)
+        self.epoch, self.scale = 0, {}
 
     def on_epoch_begin(self, epoch, logs=None):
-        self.epoch = epoch
+        self.epoch, self.seen, self.batches, self.last = epoch, 0, 0, {}
 
     def on_train_batch_end(self, batch, logs=None):
+        self.batches = batch + 1  # a Python int: no host sync
+        if self.batches - self.seen >= self.check_every:
+            self.check(logs)
+
+    def on_epoch_end(self, epoch, logs=None):
+        if self.batches > self.seen:
+            self.check({k: v for k, v in (logs or {}).items() if not k.startswith("val_")})
+
+    def check(self, logs):
+        """Reads the epoch's running means in ``logs`` after ``self.batches`` steps: one host sync."""
+        steps, where = self.batches, f"epoch {self.epoch + 1}, steps {self.seen + 1}-{self.batches}"
         for name, value in (logs or {}).items():
-            value = float(value)
-            if not math.isfinite(value):
-                step = int(self.model.g_optimizer.iterations.numpy())
-                self.model.stop_training = True
-                raise NonFiniteLossError(
-                    f"{name} became {value} at training step {step} (epoch {self.epoch + 1}, "
-                    f"batch {batch + 1}); training stopped. {self.checkpoint_hint}".strip()
-                )
+            if name == "skipped_steps":  # a count, not a loss
+                continue
+            mean = float(value)
+            if not math.isfinite(mean):
+                self.stop(NonFiniteLossError, f"{name} became {mean} ({where})")
+            before, n = self.last.get(name, (0.0, 0))
+            window = (mean * steps - before * n) / max(steps - n, 1)  # this window's mean, from running means
+            limit = self.max_loss if name not in self.scale else min(self.max_loss, self.jump * max(1.0, self.scale[name]))
+            if abs(window) > limit:
+                self.stop(DivergenceError, f"{name} exploded to {window:.3g} ({where}; limit {limit:.3g})")
+            self.last[name] = (mean, steps)
+            self.scale[name] = max(self.scale.get(name, 0.0), abs(window))
+        self.seen = steps
+
+    def stop(self, error, what):
+        self.model.stop_training = True
+        raise error(f"{what}; training stopped. {self.checkpoint_hint}".strip())
+
+
+class AtomicBackup(keras.callbacks.BackupAndRestore):
+    """``BackupAndRestore`` whose state survives a kill at any instant, with a fallback when it is damaged.
+
+    Each epoch's state (weights, optimizer states, epoch) is written to
+    ``backup_dir/epoch_NNNN.partial/`` and then renamed to ``epoch_NNNN/`` in
+    one step by :meth:`writer`, the run's last callback; the previous folder is kept until the next one is
+    complete. On
+    resume the newest complete folder is restored; if it cannot be loaded, the
+    one before it, and then ``fallback`` (the run's ``model.keras``, at the
+    epoch of the last row of ``history``), each with a warning. The folder is
+    removed when training ends.
+    """
+
+    def __init__(self, backup_dir, fallback=None, history=None):
+        super().__init__(backup_dir, save_freq="epoch", delete_checkpoint=True)
+        self.fallback, self.history = fallback, history
+
+    def _folders(self):
+        """Complete backups, newest first."""
+        if not os.path.isdir(self.backup_dir):
+            return []
+        names = [n for n in os.listdir(self.backup_dir) if n.startswith("epoch_") and n[6:].isdigit()]
+        return [os.path.join(self.backup_dir, n) for n in sorted(names, reverse=True)]
+
+    def on_train_begin(self, logs=None):
+        import shutil
+        import warnings
+
+        folders = self._folders()
+        for i, folder in enumerate(folders):
+            try:
+                self.model.load_weights(os.path.join(folder, "state.weights.h5"))
+                self.model._initial_epoch = int(read_json(os.path.join(folder, "epoch.json"))["epoch"])
+                return
+            except Exception as err:  # a damaged file: any reader error
+                following = "an older backup" if i + 1 < len(folders) else "the last checkpoint"
+                warnings.warn(f"backup {folder} cannot be restored ({type(err).__name__}: "
+                              f"{str(err).splitlines()[0] if str(err) else ''}); trying {following}.", stacklevel=2)
+                shutil.rmtree(folder, ignore_errors=True)
+        if folders and self.fallback and os.path.exists(self.fallback):
+            rows = read_json(self.history) if self.history and os.path.exists(self.history) else []
+            self.model.load_weights(self.fallback)
+            self.model._initial_epoch = int(rows[-1]["epoch"]) if rows else 0
+            warnings.warn(f"resuming from {self.fallback} at epoch {self.model._initial_epoch}.", stacklevel=2)
+
+    def on_epoch_end(self, epoch, logs=None):
+        pass  # saved by writer(), the last callback: the resume point never runs ahead of the checkpoint or history
+
+    def writer(self):
+        """The callback that saves the backup; put it after every other callback."""
+        backup = self
+
+        class Writer(keras.callbacks.Callback):
+            def on_epoch_end(self, epoch, logs=None):
+                backup.save(epoch)
+
+        return Writer()
+
+    def save(self, epoch):
+        import shutil
+
+        final = os.path.join(self.backup_dir, f"epoch_{epoch + 1:04d}")
+        partial = final + ".partial"
+        shutil.rmtree(partial, ignore_errors=True)
+        os.makedirs(partial)
+        self.model.save_weights(os.path.join(partial, "state.weights.h5"))
+        write_json(os.path.join(partial, "epoch.json"), {"epoch": epoch + 1})
+        shutil.rmtree(final, ignore_errors=True)
+        os.replace(partial, final)  # a complete backup appears in one step
+        for old in self._folders()[2:]:  # keep this one and the one before it
+            shutil.rmtree(old, ignore_errors=True)
+        for name in os.listdir(self.backup_dir):
+            if name.endswith(".partial"):
+                shutil.rmtree(os.path.join(self.backup_dir, name), ignore_errors=True)
 
 
 class AtomicCheckpoint(keras.callbacks.Callback):

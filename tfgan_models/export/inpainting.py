@@ -31,7 +31,7 @@ import tensorflow as tf
 
 from tfgan_models.data.masks import center_mask, random_mask
 from tfgan_models.export import gates
-from tfgan_models.export.saved_model import to_unit
+from tfgan_models.export.saved_model import checked_image_bytes, to_unit
 from tfgan_models.export.source import parse_size
 from tfgan_models.inputs import GeneratorInput
 
@@ -134,8 +134,11 @@ def serving_functions(source, max_side=MAX_SIDE):
         return run(images, masks, tf.cast(masks > 0.5, tf.float32))
 
     def one_png(pair):
-        image = tf.io.decode_image(pair[0], channels=channels, dtype=tf.uint8, expand_animations=False)
-        mask = tf.io.decode_image(pair[1], dtype=tf.uint8, expand_animations=False)
+        image_data, mask_data, index = pair  # headers checked before decoding: a bad item names itself
+        image_data = checked_image_bytes(image_data, index, max_side)
+        mask_data = checked_image_bytes(mask_data, index, max_side, name="mask_bytes")
+        image = tf.io.decode_image(image_data, channels=channels, dtype=tf.uint8, expand_animations=False)
+        mask = tf.io.decode_image(mask_data, dtype=tf.uint8, expand_animations=False)
         mask = tf.reduce_max(mask, axis=-1, keepdims=True)  # (H, W, 1)
         hole = tf.cast(mask > MASK_THRESHOLD, tf.float32)
         return tf.io.encode_png(run(image[None], mask[None], hole[None])["images"][0])
@@ -144,7 +147,7 @@ def serving_functions(source, max_side=MAX_SIDE):
         check = tf.debugging.assert_equal(tf.size(image_bytes), tf.size(mask_bytes), message=(
             "send one mask_bytes per image_bytes"))
         with tf.control_dependencies([check]):
-            pairs = (tf.identity(image_bytes), tf.identity(mask_bytes))
+            pairs = (tf.identity(image_bytes), tf.identity(mask_bytes), tf.range(tf.size(image_bytes)))
         png = tf.map_fn(one_png, pairs, fn_output_signature=tf.TensorSpec([], tf.string))
         return {"png_bytes": png}
 

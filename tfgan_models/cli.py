@@ -49,6 +49,12 @@ def _parser():
     train.add_argument("--distribute", choices=["mirrored", "multi_worker", "tpu"],
                        help="tf.distribute strategy: mirrored (all local GPUs), multi_worker (TF_CONFIG per "
                             "worker) or tpu (TPU_NAME); the batch size is the global batch")
+    train.add_argument("--check-every", type=int, default=100,
+                       help="read the losses every N steps (and at each epoch's end) to stop on NaN or explosion; "
+                            "each read waits for the device (default 100)")
+    train.add_argument("--max-loss", type=float, default=1e6,
+                       help="stop when a loss's mean over a check window exceeds this magnitude (default 1e6), or "
+                            "1000x the largest seen before")
     train.add_argument("--vgg-weights", help="VGG19 no-top ImageNet weights .h5 for the perceptual losses of "
                                              "srgan/esrgan (default: Keras's cache, $KERAS_HOME/models/)")
 
@@ -97,6 +103,15 @@ def _parser():
     export.add_argument("--input-size", help="fixed TFLite input HxW of image-to-image generators "
                                              "(default 128x128 super-resolution, 256x256 translation)")
     export.add_argument("--overwrite", action="store_true", help="replace an existing version")
+    export.add_argument("--max-side", help="largest input side in pixels the SavedModel's image signatures accept "
+                                           "(default 2048 super-resolution, 1024 translation); larger requests "
+                                           "are refused with an error")
+    export.add_argument("--int8-io", nargs="?", const="uint8", metavar="{uint8,int8}",
+                        help="the int8 TFLite file takes and returns uint8 (default) or int8 tensors instead of "
+                             "float32; scales and zero points are in the report")
+    export.add_argument("--accept-gate-failures", action="store_true",
+                        help="keep artifacts that miss their parity/quality gate (a warning; the report "
+                             "records passed: false, accepted: true)")
 
     evaluate = sub.add_parser("eval", help="evaluate a trained run")
     evaluate.add_argument("kind", choices=["gen", "sr"],
@@ -140,7 +155,7 @@ def _parser():
 
     bench = sub.add_parser("bench", help="run a benchmark suite")
     bench.add_argument("suite", help="mixtures, digits, pipeline, conditional, export, sr, translation, biggan, "
-                                      "inpaint-ar, faceapp or text2image")
+                                      "inpaint-ar, faceapp, text2image, multiscale, xla or throughput")
     bench.add_argument("--quick", action="store_true", help="one seed, short budget")
     bench.add_argument("--seeds", type=int, help="number of seeds (default: 3, or 1 with --quick)")
     bench.add_argument("--json", help="write the results to this JSON file")
@@ -180,7 +195,8 @@ def _train(args):
                                  overrides=runs.parse_set(args.set), mixed_precision=args.mixed_precision,
                                  jit_compile=args.jit_compile, distribute=args.distribute)
     out = args.out or os.path.join("runs", f"{settings['variant']}-{settings['preset']}")
-    history = runs.train(settings, out, overwrite=args.overwrite)
+    history = runs.train(settings, out, overwrite=args.overwrite,
+                         guard={"check_every": args.check_every, "max_loss": args.max_loss})
     last = history[-1] if history else {}
     losses = ", ".join(f"{k}={v}" if isinstance(v, str) else f"{k}={v:.4f}"  # multi-phase runs record the phase
                        for k, v in last.items() if k != "epoch")
@@ -229,9 +245,16 @@ def _export(args):
     def items(text):
         return tuple(part.strip() for part in text.split(",") if part.strip())
 
+    max_side = args.max_side
+    if max_side is not None:
+        try:
+            max_side = int(max_side)
+        except ValueError:
+            raise ValueError(f"--max-side must be a whole number of pixels, received {args.max_side!r}.") from None
     entry = export_run(args.run_dir, args.out, formats=items(args.formats), quantizations=items(args.quantize),
                        name=args.name, version=args.version, input_size=args.input_size,
-                       overwrite=args.overwrite, log=print)
+                       overwrite=args.overwrite, log=print, max_side=max_side, int8_io=args.int8_io,
+                       accept_gate_failures=args.accept_gate_failures)
     name = args.name or os.path.basename(os.path.normpath(os.path.abspath(args.run_dir)))
     folder = os.path.join(args.out, name, str(int(args.version)))
     artifacts = [("saved_model", entry["saved_model"])] if "saved_model" in entry else []
@@ -243,7 +266,8 @@ def _export(args):
                   else "PSNR identical" if gate["psnr_db"] is None else f"PSNR {gate['psnr_db']:.1f} dB")
         size = e["size_bytes"]
         size = f"{size / 1e6:.2f} MB" if size >= 1e5 else f"{size / 1e3:.1f} kB"
-        print(f"  {label:23s} {size:>9s}  {figure} (limit {gate['limit']:g})  "
+        verdict = "  FAILED, accepted" if gate.get("accepted") else ""
+        print(f"  {label:23s} {size:>9s}  {figure} (limit {gate['limit']:g}){verdict}  "
               f"{os.path.normpath(os.path.join(folder, e['path']))}")
     print(f"exported {name} version {int(args.version)} to {folder} "
           f"(report: {os.path.join(args.out, name, 'export_report.json')})")
@@ -338,6 +362,8 @@ def _import_tensorflow_quietly():
             import tensorflow as tf
 
             tf.config.list_physical_devices()
+        except KeyboardInterrupt:
+            raise  # Ctrl-C: the start-up banner is noise, main says one line
         except BaseException:
             os.dup2(saved, 2)
             parked.seek(0)
@@ -362,13 +388,46 @@ def _raised_by_us(err):
     return os.path.abspath(tb.tb_frame.f_code.co_filename).startswith(package + os.sep)
 
 
+def _check_run_dir(out):
+    """``ValueError`` when ``--out`` of train cannot be a run folder: it, or a folder above it, is a file."""
+    path = os.path.abspath(out)
+    while not os.path.exists(path):
+        path = os.path.dirname(path)
+    if not os.path.isdir(path):
+        where = "is a file" if path == os.path.abspath(out) else f"lies under {path!r}, a file"
+        raise ValueError(f"--out {out!r} {where}; a run is a folder: choose another --out.")
+
+
+# What Ctrl-C says per command: only train resumes; an export is all or nothing (exporter stages and renames).
+_INTERRUPTED = {"train": "tfgan: interrupted; run the same command again to resume.",
+                "export": "tfgan: interrupted; nothing was written (an export is all or nothing)."}
+
+
 def main(argv=None):
     os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
     args = _parser().parse_args(argv)
-    _import_tensorflow_quietly()
-    from tfgan_models.callbacks import NonFiniteLossError, TrainingCollapseError
+    try:  # Ctrl-C while TensorFlow loads (seconds): one line, not a traceback from inside its import
+        _import_tensorflow_quietly()
+        from tfgan_models.callbacks import NonFiniteLossError, TrainingCollapseError
+    except KeyboardInterrupt:
+        print("tfgan: interrupted while starting; nothing was done.", file=sys.stderr)
+        return 130
 
     try:
+        if args.command == "train" and args.out:
+            _check_run_dir(args.out)
+        if args.command == "train" and args.image_size is not None:  # before the model: 65536 would build 34 GB
+            from tfgan_models import registry
+            from tfgan_models.data.pipeline import check_memory, parse_spec
+
+            preset = registry.preset(args.variant, args.preset)
+            spec = args.data or preset.get("data")
+            try:
+                parse_spec(spec)
+            except ValueError:  # paired:/unpaired: and other specs of their own loaders
+                spec = None
+            if spec:
+                check_memory(spec, args.batch_size or preset.get("batch_size", 64), args.image_size, args.channels)
         if args.command == "list":
             _list()
         elif args.command == "train":
@@ -396,7 +455,7 @@ def main(argv=None):
         print(f"tfgan: error: {err}", file=sys.stderr)
         return EXIT_BAD_INPUT
     except KeyboardInterrupt:
-        print("tfgan: interrupted; run the same command again to resume.", file=sys.stderr)
+        print(_INTERRUPTED.get(args.command, "tfgan: interrupted."), file=sys.stderr)
         return 130
     return 0
 

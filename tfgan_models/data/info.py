@@ -62,7 +62,11 @@ def _tfds_info(body):
     try:
         features = tfds.builder(name).info.features
     except Exception as err:  # unknown name
-        raise ValueError(f"cannot read TFDS dataset {name!r}: {err}") from err
+        from tfgan_models.data.tfds_source import tfds_error
+
+        message = tfds_error(name, err)
+        raise ValueError((message if message.startswith("unknown TFDS") else
+                          f"cannot read TFDS dataset {name!r}: {message}") + ".") from None
     images = [f for f in features.values() if isinstance(f, tfds.features.Image)]
     labels = [f for f in features.values() if isinstance(f, tfds.features.ClassLabel)]
     channels = int(images[0].shape[-1]) if images and images[0].shape[-1] else None

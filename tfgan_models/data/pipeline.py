@@ -129,6 +129,7 @@ def load(spec, batch_size=64, image_size=None, channels=None, with_labels=False,
     if int(batch_size) < 1:
         raise ValueError(f"batch_size must be >= 1, received {batch_size!r}.")
     size = image_size_pair(image_size)
+    check_memory(spec, batch_size, size, channels, shuffle)  # before materialising anything
     if kind == "digits":
         images, labels = digits_arrays(arg, image_size=size or 32)
         if channels is not None:
@@ -189,8 +190,9 @@ def load(spec, batch_size=64, image_size=None, channels=None, with_labels=False,
     if shuffle:
         # Shuffling after decoding keeps folder/TFDS reads sequential; the buffer
         # is capped so large sets do not fill memory.
-        ds = ds.shuffle(min(count or SHUFFLE_BUFFER, SHUFFLE_BUFFER), seed=seed,
-                        reshuffle_each_iteration=True)
+        shape = ds.element_spec[0].shape
+        example = int(np.prod(shape.as_list())) * 4 if shape.is_fully_defined() else 0
+        ds = ds.shuffle(shuffle_buffer(count, example), seed=seed, reshuffle_each_iteration=True)
     if repeat:
         ds = ds.repeat()
     if not with_labels:
@@ -198,6 +200,109 @@ def load(spec, batch_size=64, image_size=None, channels=None, with_labels=False,
     if mask is not None:
         ds = masked(ds, mask, seed=mask_seed)
     return ds.batch(int(batch_size), drop_remainder=drop_remainder).prefetch(tf.data.AUTOTUNE)
+
+
+GIB = 2**30
+MEMORY_LIMIT_BYTES = 4 * GIB  # the most a pipeline may hold, unless half the available memory is less
+# in-memory sources (their float32 array and a tensor of it are held): digits examples per split; photos: photo_names
+_IN_MEMORY = {"digits": {None: 1797, "all": 1797, "train": 1400, "test": 397}, "photos": None}
+
+
+def memory_limit():
+    """Bytes a data pipeline may hold: ``$TFGAN_DATA_MEMORY_GB`` if set, else the smaller of 4 GiB and
+    half of the machine's available memory (``MemAvailable`` of ``/proc/meminfo``, elsewhere
+    ``SC_PAGE_SIZE * SC_AVPHYS_PAGES``)."""
+    import os
+
+    env = os.environ.get("TFGAN_DATA_MEMORY_GB")
+    if env:
+        try:
+            return int(float(env) * GIB)
+        except ValueError:
+            raise ValueError(f"TFGAN_DATA_MEMORY_GB must be a number of GiB, received {env!r}.") from None
+    free = None
+    try:  # Linux: MemAvailable counts the page cache the kernel gives back; MemFree (SC_AVPHYS_PAGES) does not
+        with open("/proc/meminfo") as f:
+            free = next((int(line.split()[1]) * 1024 for line in f if line.startswith("MemAvailable:")), None)
+    except (OSError, ValueError, IndexError):
+        pass
+    if free is None:
+        try:
+            free = os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_AVPHYS_PAGES")
+        except (AttributeError, ValueError, OSError):  # not POSIX: the fixed limit alone
+            return MEMORY_LIMIT_BYTES
+    return min(MEMORY_LIMIT_BYTES, free // 2)
+
+
+def _gib(n):
+    return f"{n / GIB:.1f} GiB" if n >= GIB / 10 else f"{n / 2**20:.1f} MiB"
+
+
+def memory_estimate(spec, batch_size=64, image_size=None, channels=None, shuffle=True):
+    """``(bytes, what)``: the memory :func:`load` would hold for ``spec``, estimated before building it.
+
+    In-memory sources (``digits``, ``photos``) hold every float32 example twice
+    (the array and the tensor made from it) plus the shuffle buffer's copies;
+    streaming sources (``folder:``, ``tfds:``, MNIST sets, avatars) hold their
+    shuffle buffer of decoded float32 examples (capped by :func:`shuffle_buffer`)
+    and about three batches (the one in use and the prefetched ones). ``(0, "")``
+    for point sets and sizes not known before reading (TFDS without image_size).
+    """
+    kind, arg = parse_spec(spec)
+    size = image_size_pair(image_size)
+    defaults = {"digits": (32, 1), "photos": (128, 3), "folder": (64, 3), "avatars": (64, 3),
+                "mnist": (28, 1), "fashion_mnist": (28, 1), "binarized_mnist": (28, 1), "stacked_mnist": (28, 3),
+                "binarized_digits": (8, 1)}
+    if kind not in defaults and size is None or kind in ("ring8", "grid25"):
+        return 0, ""
+    side, native_channels = defaults.get(kind, (None, 3))
+    h, w = size or (side, side)
+    example = h * w * (channels or native_channels) * 4
+    batches = 3 * int(batch_size) * example
+    if kind in _IN_MEMORY:
+        if kind == "digits":
+            count = _IN_MEMORY["digits"].get(arg, 1797)
+        else:
+            from tfgan_models.data.paired import photo_names
+
+            count = len(photo_names(arg or "all"))
+        held = count * example * (3 if shuffle else 2) + batches
+        return held, (f"{count:,} examples x {h}x{w}x{channels or native_channels} float32 x "
+                      f"{3 if shuffle else 2} copies + 3 batches")
+    if kind == "avatars":  # rendered uint8 faces are kept, decoded per example
+        from tfgan_models.data import avatars
+
+        count = avatars.FACES_PER_SPLIT[arg[0]]
+        render = avatars.render_size(max(h, w))
+        rendered = count * render * render * 3
+        buffer = shuffle_buffer(count, example) if shuffle else 0
+        return rendered + buffer * example + batches, (f"{count:,} rendered {render}x{render} faces + "
+                                                       f"{buffer:,} shuffled and 3 batches of {h}x{w} float32")
+    buffer = shuffle_buffer(None, example) if shuffle else 0
+    return buffer * example + batches, (f"{buffer:,} shuffled examples and 3 batches of {batch_size} x "
+                                        f"{h}x{w}x{channels or native_channels} float32")
+
+
+def shuffle_buffer(count, example_bytes):
+    """Shuffle buffer of decoded examples: at most SHUFFLE_BUFFER, ``count``, and 1 GiB of examples.
+
+    The cap is fixed (a quarter of MEMORY_LIMIT_BYTES, not of the free memory) so a seed shuffles the same on
+    every machine; it binds from 10,000 examples of about 100 KB (e.g. 128x128 RGB) up.
+    """
+    return max(1, min(count or SHUFFLE_BUFFER, SHUFFLE_BUFFER, MEMORY_LIMIT_BYTES // 4 // max(1, example_bytes)))
+
+
+def check_memory(spec, batch_size=64, image_size=None, channels=None, shuffle=True):
+    """One-line ``ValueError`` when :func:`memory_estimate` exceeds :func:`memory_limit`; call before building."""
+    estimate, what = memory_estimate(spec, batch_size, image_size, channels, shuffle)
+    limit = memory_limit()
+    if estimate > limit:
+        size = image_size_pair(image_size)
+        shown = f"image size {size[0]}x{size[1]}" if size else f"{spec!r} at its default size"
+        stream = "" if parse_spec(spec)[0] not in _IN_MEMORY else ", or streaming data (folder:PATH, tfds:NAME)"
+        raise ValueError(f"{shown} needs about {_gib(estimate)} of memory for {spec!r} ({what}), above the "
+                         f"limit of {_gib(limit)} (the smaller of 4 GiB and half the available memory; "
+                         f"TFGAN_DATA_MEMORY_GB overrides): use a smaller --image-size or --batch-size{stream}.")
 
 
 def held_out_spec(spec):
@@ -218,7 +323,11 @@ def _decoder(size, channels):
 
     def decode(image, label, encoded=False):
         if encoded:
-            image = tf.io.decode_image(image, channels=channels or 0, expand_animations=False)
+            # Always 3 channels, as scan_folder's check decodes (GIF, BMP and WebP refuse channels=1);
+            # grey is the exact uint8 conversion (grey stays grey), not set_channels' colour warning.
+            image = tf.io.decode_image(image, channels=3, expand_animations=False)
+            if channels == 1:
+                image = tf.image.rgb_to_grayscale(image)
         image = to_model_range(image)
         image = set_channels(image, channels)
         image = center_crop_resize(image, size)

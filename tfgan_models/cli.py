@@ -185,7 +185,10 @@ def _list():
 
 
 def _train(args):
-    from tfgan_models import runs
+    from tfgan_models import execution, runs
+
+    # First: MultiWorkerMirroredStrategy must exist before any TensorFlow op (checking a folder decodes images).
+    strategy = execution.strategy(args.distribute) if args.distribute else None
 
     settings = runs.run_settings(args.variant, args.preset, data=args.data, epochs=args.epochs,
                                  steps_per_epoch=args.steps_per_epoch, batch_size=args.batch_size,
@@ -195,7 +198,7 @@ def _train(args):
                                  overrides=runs.parse_set(args.set), mixed_precision=args.mixed_precision,
                                  jit_compile=args.jit_compile, distribute=args.distribute)
     out = args.out or os.path.join("runs", f"{settings['variant']}-{settings['preset']}")
-    history = runs.train(settings, out, overwrite=args.overwrite,
+    history = runs.train(settings, out, overwrite=args.overwrite, strategy=strategy,
                          guard={"check_every": args.check_every, "max_loss": args.max_loss})
     last = history[-1] if history else {}
     losses = ", ".join(f"{k}={v}" if isinstance(v, str) else f"{k}={v:.4f}"  # multi-phase runs record the phase

@@ -12,6 +12,7 @@ Layout of a run directory::
 """
 
 import os
+import sys
 
 import keras
 import numpy as np
@@ -19,9 +20,9 @@ import tensorflow as tf
 
 from tfgan_models import data as data_lib
 from tfgan_models import execution, registry
-from tfgan_models.callbacks import AtomicCheckpoint, HistoryLog, NaNGuard, SampleGrid, samples_picture
+from tfgan_models.callbacks import AtomicBackup, AtomicCheckpoint, HistoryLog, NaNGuard, SampleGrid, samples_picture
 from tfgan_models.callbacks.images import encode_png
-from tfgan_models.io import read_json, write_bytes, write_json
+from tfgan_models.io import read_json, remove_temporaries, write_bytes, write_json
 from tfgan_models.settings import (  # noqa: F401  the run settings are part of this module's API
     check_overrides, constructor_arguments, parse_set, run_settings)
 
@@ -41,10 +42,12 @@ def build_model(settings, strategy=None):
     if "data_shape" in kwargs:
         kwargs["data_shape"] = tuple(kwargs["data_shape"])
     run, how = settings["run"], settings.get("execution") or {}
-    with execution.precision(how.get("mixed_precision")), (strategy or tf.distribute.get_strategy()).scope():
+    strategy = strategy or tf.distribute.get_strategy()
+    with execution.precision(how.get("mixed_precision")), strategy.scope():
         model = cls(**kwargs)
         model.compile(optimizers=run.get("optimizers"), g_optimizer=run.get("g_optimizer"),
-                      d_optimizer=run.get("d_optimizer"), jit_compile=execution.jit_compile(how.get("jit_compile", "auto")))
+                      d_optimizer=run.get("d_optimizer"),
+                      jit_compile=execution.jit_compile(how.get("jit_compile", "auto"), strategy))
     return model
 
 
@@ -64,6 +67,7 @@ def training_data(model, settings, data_shape=None, batch_size=None, steps_per_e
         # training_dataset(spec, batch_size, seed) -> (repeated dataset, steps_per_epoch or None).
         extra = {"domains": run["domains"]} if run.get("domains") is not None else {}
         dataset, own_steps = model.training_dataset(run["data"], batch, seed, **extra)
+        _check_not_empty(dataset, run["data"], batch)
         steps = steps or own_steps
         if not steps:
             raise ValueError(f"cannot tell the size of {run['data']!r}: pass --steps-per-epoch.")
@@ -75,6 +79,7 @@ def training_data(model, settings, data_shape=None, batch_size=None, steps_per_e
     if got != shape:
         raise ValueError(f"data {run['data']!r} yields examples of shape {got}; "
                          f"{settings['variant']}/{settings['preset']} models {shape}.")
+    _check_not_empty(dataset, run["data"], batch)
     if steps is None:
         steps = int(dataset.cardinality())
         if steps < 1:
@@ -83,7 +88,14 @@ def training_data(model, settings, data_shape=None, batch_size=None, steps_per_e
     return dataset.repeat(), int(steps)
 
 
-def train(settings, out, overwrite=False, verbose="auto", callbacks=(), strategy=None):
+def _check_not_empty(dataset, spec, batch):
+    """Zero batches would train zero steps and call the run finished: an error instead."""
+    if int(dataset.cardinality()) == 0:
+        raise ValueError(f"{spec!r} holds fewer than one batch of {batch} examples (batches keep only full ones): "
+                         "lower --batch-size or add data.")
+
+
+def train(settings, out, overwrite=False, verbose="auto", callbacks=(), strategy=None, guard=None):
     """Trains the run described by ``settings`` into ``out``; resumes an interrupted run there.
 
     A model that declares ``phases()`` trains them in order (each with its own
@@ -94,51 +106,48 @@ def train(settings, out, overwrite=False, verbose="auto", callbacks=(), strategy
     :class:`RunError` when ``out`` holds a finished run (unless ``overwrite``)
     or a run with other settings (``settings["execution"]`` may differ: precision, XLA, devices).
     ``strategy``: a ``tf.distribute`` strategy (default: :func:`execution.strategy` of the settings').
+    ``guard``: arguments of the :class:`NaNGuard` (``check_every``, ``max_loss``, ``jump``).
+    A finished single-phase run continues when ``settings`` asks for more epochs than it trained.
+    ``verbose="auto"``: a progress bar on a terminal, one line per epoch otherwise.
     """
+    # The strategy first (multi_worker must exist before any TF op); then non-chief workers get their own folder.
+    strategy = strategy or execution.strategy((settings.get("execution") or {}).get("distribute"))
+    out = execution.worker_directory(out, strategy)
     config_path = os.path.join(out, "config.json")
     backup = os.path.join(out, "backup")
-    previous = {}
-    if os.path.exists(config_path) and not overwrite:
-        previous = read_json(config_path)
-        if _model_part(previous.get("settings")) != _model_part(_roundtrip(settings)):
-            raise RunError(f"{out} holds a different run ({previous.get('settings', {}).get('variant')}); "
-                           "use another --out, or --overwrite to replace it.")
-        if previous.get("status") == "complete":
-            raise RunError(f"{out} holds a finished run; use another --out, or --overwrite to train it again.")
-    if overwrite:
-        for name in ("history.json", "config.json"):
-            if os.path.exists(os.path.join(out, name)):
-                os.remove(os.path.join(out, name))
-        if os.path.isdir(backup):
-            import shutil
-            shutil.rmtree(backup)
+    previous, extend = _previous_run(out, settings, overwrite)
+    remove_temporaries(out)  # files a killed process was writing: never complete, never read
     how = settings.get("execution") or {}
-    strategy = strategy or execution.strategy(how.get("distribute"))
     keras.utils.set_random_seed(int(settings["model"].get("seed") or 0))
     model = build_model(settings, strategy)
     model_path = os.path.join(out, "model.keras")
     phases = model.phases() or [None]
     done = int(previous.get("phases_done", 0)) if len(phases) > 1 else 0
-    if done and os.path.exists(model_path):  # earlier phases finished: continue from their weights
+    if (done or extend) and os.path.exists(model_path):  # earlier phases (or a finished run) continue
         with execution.precision(how.get("mixed_precision")), strategy.scope():
             model = keras.models.load_model(model_path)
     record = {"settings": settings, "inputs": _inputs_config(model), "status": "running"}
-    offset = sum(_phase_epochs(p, settings) for p in phases[:done])
+    offset = extend or sum(_phase_epochs(p, settings) for p in phases[:done])
+    if verbose == "auto":  # a progress bar on a terminal; one plain line per epoch in a log file or pipe
+        verbose = 1 if sys.stdout.isatty() else 2
     history_log = HistoryLog(os.path.join(out, "history.json"))
     for index, phase in enumerate(phases):
         if index < done:
             continue
-        epochs = _phase_epochs(phase, settings)
+        epochs = _phase_epochs(phase, settings) - (extend or 0)
         if phase is not None:
             model.begin_phase(index, phase)
             history_log.extra = {"phase": phase.name}
         dataset, steps = training_data(model, settings, *(
             (phase.data_shape, phase.batch_size, phase.steps_per_epoch) if phase is not None else ()))
+        dataset = execution.shard_by_examples(dataset)  # multi_worker: each worker its slice of every batch
         write_json(config_path, {**record, "phases_done": index} if phase is not None else record)
+        restore = AtomicBackup(backup if phase is None else os.path.join(backup, f"phase_{index}"), fallback=model_path,
+                               history=os.path.join(out, "history.json"))
         fit_callbacks = [
-            keras.callbacks.BackupAndRestore(backup if phase is None else os.path.join(backup, f"phase_{index}")),
-            NaNGuard(checkpoint_hint=f"The last good checkpoint is kept at {model_path}; "
-                                     "rerunning the same command resumes from the last completed epoch."),
+            restore,
+            NaNGuard(checkpoint_hint=f"The last good checkpoint is kept at {model_path}; rerunning the same "
+                                     "command resumes from the last completed epoch.", **(guard or {})),
             *_schedule(model, offset + epochs),
             *_model_callbacks(model, out),
             *callbacks,  # before the writers below, so metrics they log reach history.json
@@ -147,20 +156,67 @@ def train(settings, out, overwrite=False, verbose="auto", callbacks=(), strategy
             AtomicCheckpoint(model_path, os.path.join(out, "generator.keras")),
             history_log,
             keras.callbacks.TensorBoard(os.path.join(out, "logs"), write_graph=False),
+            restore.writer(),  # last: a kill before it redoes the epoch; after it, everything of the epoch is on disk
         ]
         # Likelihood models score a held-out validation split after every epoch (val_* in history.json).
         validation = model.validation_data(settings["run"]["data"]) if hasattr(model, "validation_data") else None
         # A phase resumed by BackupAndRestore sets model._initial_epoch, which fit() prefers to its
         # initial_epoch argument: cleared so the next phase starts at its own first epoch.
         model._initial_epoch = None
+        steps_before = _steps_taken(model)
         model.fit(dataset, epochs=offset + epochs, initial_epoch=offset, steps_per_epoch=steps,
                   callbacks=fit_callbacks, verbose=verbose, shuffle=False, validation_data=validation)
+        if _steps_taken(model) == steps_before and model._initial_epoch in (None, offset) and epochs > 0:
+            raise ValueError(f"training ran 0 steps: {settings['run']['data']!r} yields no batch of "
+                             f"{model.data_batch_size(settings['run']['batch_size'])} examples; lower --batch-size "
+                             "or add data.")
         offset += epochs
     if os.path.isdir(backup) and not os.listdir(backup):  # the phases' backups are gone: so is their folder
         os.rmdir(backup)
     write_json(config_path, {**record, "status": "complete", **({"phases_done": len(phases)}
                                                                 if phases[0] is not None else {})})
     return read_json(os.path.join(out, "history.json"))
+
+
+RUN_FILES = ("config.json", "history.json", "model.keras", "generator.keras", "generator_b_to_a.keras")
+RUN_FOLDERS = ("backup", "samples", "logs")
+
+
+def _previous_run(out, settings, overwrite):
+    """``(previous config.json, epochs to extend from or None)``; with ``overwrite`` the old run's files go first."""
+    config_path = os.path.join(out, "config.json")
+    if os.path.exists(out) and not os.path.isdir(out):
+        raise RunError(f"--out {out!r} is a file; a run directory is a folder.")
+    if overwrite:
+        import shutil
+
+        for name in RUN_FILES:  # only what a run writes: other files in the folder stay
+            if os.path.isfile(os.path.join(out, name)):
+                os.remove(os.path.join(out, name))
+        for name in RUN_FOLDERS:
+            shutil.rmtree(os.path.join(out, name), ignore_errors=True)
+        return {}, None
+    if not os.path.exists(config_path):
+        return {}, None
+    previous = read_json(config_path)
+    old, new = _model_part(previous.get("settings")), _model_part(_roundtrip(settings))
+    old_epochs, new_epochs = (x.get("run", {}).get("epochs") for x in (old, new))
+    same = [{**x, "run": {k: v for k, v in x.get("run", {}).items() if k != "epochs"}} for x in (old, new)]
+    if same[0] != same[1]:
+        raise RunError(f"{out} holds a different run ({previous.get('settings', {}).get('variant')}); "
+                       "use another --out, or --overwrite to replace it.")
+    if previous.get("status") == "complete":
+        if old_epochs is not None and new_epochs is not None and int(new_epochs) > int(old_epochs) \
+                and "phases_done" not in previous:
+            return previous, int(old_epochs)  # train epochs old+1 .. new on the finished model
+        raise RunError(f"{out} holds a finished run of {old_epochs} epochs; pass a larger --epochs to continue it, "
+                       "another --out, or --overwrite to train it again.")
+    return previous, None
+
+
+def _steps_taken(model):
+    opt = model.optimizers_by_name()[model.optimizer_names[0]]
+    return int(opt.iterations.numpy())
 
 
 def _phase_epochs(phase, settings):
@@ -265,8 +321,16 @@ def sample(run_dir, n=64, seed=0, out="samples.png", labels=None, traverse=None,
     """
     if int(n) < 1:
         raise ValueError(f"--n must be >= 1, received {n}.")
+    if os.path.isdir(out):
+        raise ValueError(f"--out {out!r} is a folder; samples go to one file: give a path ending in .png or .npy, "
+                         f"e.g. {os.path.join(out, 'samples.png')!r}.")
     if not out.endswith((".png", ".npy")):
         raise ValueError(f"--out must end in .png or .npy, received {out!r}.")
+    parent = os.path.dirname(os.path.abspath(out))
+    while not os.path.exists(parent):  # the folders to create: the nearest existing one must be a folder
+        parent = os.path.dirname(parent)
+    if not os.path.isdir(parent):
+        raise ValueError(f"--out {out!r} cannot be written: {parent!r} is a file, not a folder.")
     model, settings = load_model(run_dir)
     cols = None
     if hasattr(model, "sample_picture"):  # image-to-image variants: a before/after picture

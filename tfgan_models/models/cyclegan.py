@@ -43,6 +43,11 @@ class ImagePool:
     Then each new image is, with probability 1/2, returned as is; otherwise a
     random stored image is returned and the new one takes its place. The
     buffer is a non-trainable weight of the model, so checkpoints keep it.
+
+    Under ``tf.distribute`` every replica queries the whole global batch (its
+    images and draws gathered from all replicas, in replica order) and keeps
+    its own slice of the answer: each replica's copy of the history stays the
+    single-device history, and N replicas train as one device would.
     """
 
     def __init__(self, model, name, size, image_shape):
@@ -61,17 +66,30 @@ class ImagePool:
             raise ValueError("the image history needs a static batch size (batch with drop_remainder=True).")
         coins = model.noise((batch,), distribution="uniform")
         slots = ops.cast(ops.floor(model.noise((batch,), distribution="uniform") * self.size), "int32")
-        for i in range(batch):
-            new, count = images[i], ops.convert_to_tensor(self.count)
+        ctx = tf.distribute.get_replica_context()
+        replicas = ctx.num_replicas_in_sync if ctx is not None else 1
+        if replicas > 1:  # the global batch and its draws (model.noise gives each replica its slice)
+            images, coins, slots = (ctx.all_gather(x, axis=0) for x in (images, coins, slots))
+        # The history is updated image by image on tensors and written back once (one assign per
+        # variable: assigns of distributed variables are slow to trace).
+        stored, count = ops.convert_to_tensor(self.images), ops.convert_to_tensor(self.count)
+        for i in range(batch * replicas):
+            new = images[i]
             full = count >= self.size
             slot = tf.where(full, tf.minimum(slots[i], self.size - 1), tf.minimum(count, self.size - 1))
-            old = ops.take(self.images, slot, axis=0)
+            old = ops.take(stored, slot, axis=0)
             swap = tf.logical_and(full, coins[i] < 0.5)
             out.append(tf.where(swap, old, new))
             keep_old = tf.logical_and(full, tf.logical_not(swap))
-            self.images.assign(tf.tensor_scatter_nd_update(self.images, [[slot]], [tf.where(keep_old, old, new)]))
-            self.count.assign(tf.minimum(count + 1, self.size))
-        return ops.stack(out)
+            stored = tf.tensor_scatter_nd_update(stored, [[slot]], [tf.where(keep_old, old, new)])
+            count = tf.minimum(count + 1, self.size)
+        self.images.assign(stored)
+        self.count.assign(count)
+        out = ops.stack(out)  # (batch * replicas, H, W, C)
+        if replicas > 1:  # this replica's slice, with its static shape
+            out = tf.slice(out, [ctx.replica_id_in_sync_group * batch] + [0] * (len(out.shape) - 1),
+                           [batch] + list(out.shape[1:]))
+        return out
 
 
 PRESETS = {

@@ -49,33 +49,39 @@ def num_upsamplings(data_shape):
     return k
 
 
-def dcgan_generator(data_shape, latent_dim=100, width=64, name="generator"):
-    """z (B, latent_dim) -> images (B, H, W, C) in [-1, 1]; 4x4 with width*2^(k-1) channels first."""
+def dcgan_generator(data_shape, latent_dim=100, width=64, name="generator", sync_batch_norm=False):
+    """z (B, latent_dim) -> images (B, H, W, C) in [-1, 1]; 4x4 with width*2^(k-1) channels first.
+
+    ``sync_batch_norm``: batch statistics over the global batch under ``tf.distribute``
+    (``BatchNormalization(synchronized=True)``), not each replica's slice of it.
+    """
     k = num_upsamplings(data_shape)
     channels = width * 2 ** (k - 1)
     z = keras.Input((latent_dim,), name="z")
     x = keras.layers.Dense(4 * 4 * channels, use_bias=False, kernel_initializer=_init(), name="project")(z)
     x = keras.layers.Reshape((4, 4, channels))(x)  # (B, 4, 4, width * 2^(k-1))
-    x = keras.layers.BatchNormalization(name="bn_0")(x)
+    x = keras.layers.BatchNormalization(synchronized=sync_batch_norm, name="bn_0")(x)
     x = keras.layers.ReLU()(x)
     for i in range(1, k):
         channels //= 2
         x = keras.layers.Conv2DTranspose(channels, 4, 2, "same", use_bias=False,
                                          kernel_initializer=_init(), name=f"up_{i}")(x)
-        x = keras.layers.BatchNormalization(name=f"bn_{i}")(x)
+        x = keras.layers.BatchNormalization(synchronized=sync_batch_norm, name=f"bn_{i}")(x)
         x = keras.layers.ReLU()(x)
     x = keras.layers.Conv2DTranspose(data_shape[-1], 4, 2, "same", kernel_initializer=_init(),
                                      name=f"up_{k}")(x)
-    images = keras.layers.Activation("tanh", name="images")(x)
+    images = keras.layers.Activation("tanh", dtype="float32", name="images")(x)
     return keras.Model(z, images, name=name)
 
 
-def dcgan_discriminator(data_shape, width=64, norm="batch", dropout=0.0, name="discriminator"):
+def dcgan_discriminator(data_shape, width=64, norm="batch", dropout=0.0, name="discriminator",
+                        sync_batch_norm=False):
     """images (B, H, W, C) -> logits (B, 1); ``norm`` in {"batch", "layer", None}.
 
     WGAN-GP replaces batch norm by layer norm, since its penalty is per sample;
     AC-GAN adds dropout after each block. The flattened features are the layer
     named ``features``, for variants that add heads (AC-GAN's classifier).
+    ``sync_batch_norm``: as in :func:`dcgan_generator`.
     """
     if norm not in ("batch", "layer", None):
         raise ValueError(f"norm must be 'batch', 'layer' or None, received {norm!r}.")
@@ -91,14 +97,14 @@ def dcgan_discriminator(data_shape, width=64, norm="batch", dropout=0.0, name="d
         x = keras.layers.Conv2D(channels, 4, 2, "same", use_bias=norm is None,
                                 kernel_initializer=_init(), name=f"down_{i}")(x)
         if norm == "batch":
-            x = keras.layers.BatchNormalization(name=f"bn_{i}")(x)
+            x = keras.layers.BatchNormalization(synchronized=sync_batch_norm, name=f"bn_{i}")(x)
         elif norm == "layer":
             x = keras.layers.LayerNormalization(axis=[1, 2, 3], name=f"ln_{i}")(x)
         x = keras.layers.LeakyReLU(0.2)(x)
         if dropout:
             x = keras.layers.Dropout(dropout)(x)
     x = keras.layers.Flatten(name="features")(x)  # (B, 4 * 4 * width * 2^(k-1))
-    logits = keras.layers.Dense(1, kernel_initializer=_init(), name="logits")(x)
+    logits = keras.layers.Dense(1, kernel_initializer=_init(), dtype="float32", name="logits")(x)
     return keras.Model(images, logits, name=name)
 
 
@@ -127,21 +133,26 @@ class DCGAN(GANModel):
         data_shape: ``(H, W, C)`` with H = W = 4 * 2^k, or ``(2,)`` for points.
         latent_dim: size of z ~ N(0, I) (100 in the paper).
         width: channels of D's first layer and G's last hidden layer.
+        sync_batch_norm: batch statistics of the global batch under ``tf.distribute`` (synchronised
+            across replicas and workers), so N replicas train as one device on the same batch; the
+            default normalises each replica's slice (the per-device statistics of most multi-GPU runs).
         generator, discriminator: optional networks replacing the defaults.
         **kwargs: ``discriminator_steps``, ``ema_decay``, ``seed``; see :class:`GANModel`.
     """
 
-    def __init__(self, data_shape=(64, 64, 3), latent_dim=100, width=64,
+    def __init__(self, data_shape=(64, 64, 3), latent_dim=100, width=64, sync_batch_norm=False,
                  generator=None, discriminator=None, **kwargs):
         generator, discriminator = fill_networks(
             generator, discriminator, data_shape, latent_dim,
-            lambda: (dcgan_generator(data_shape, latent_dim, width), dcgan_discriminator(data_shape, width)))
+            lambda: (dcgan_generator(data_shape, latent_dim, width, sync_batch_norm=bool(sync_batch_norm)),
+                     dcgan_discriminator(data_shape, width, sync_batch_norm=bool(sync_batch_norm))))
         super().__init__(generator=generator, discriminator=discriminator,
                          data_shape=data_shape, latent_dim=latent_dim, **kwargs)
         self.width = width
+        self.sync_batch_norm = bool(sync_batch_norm)
 
     def get_config(self):
-        return {**super().get_config(), "width": self.width}
+        return {**super().get_config(), "width": self.width, "sync_batch_norm": self.sync_batch_norm}
 
     def train_step(self, data):
         # 1. D step(s) on fresh real data: descend -[log D(x) + log(1 - D(G(z)))].

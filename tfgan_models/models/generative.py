@@ -194,6 +194,14 @@ class GenerativeModel(keras.Model):
         self.train_function = None
 
     # ------------------------------------------------------- step helpers
+    def _maybe_symbolic_build(self, iterator=None, data_batch=None):
+        # Under a tf.distribute strategy Keras's fit first reads one batch through an iterator of its own to
+        # build the model symbolically. These models are built at construction; that extra iterator would spend
+        # one reshuffle of the (seeded) training data, so N replicas would train on other batches than one device.
+        if all(layer.built for layer in self._flatten_layers()):
+            return
+        super()._maybe_symbolic_build(iterator=iterator, data_batch=data_batch)
+
     @property
     def metrics(self):
         return list(self.loss_trackers.values()) + list(self.reg_trackers.values())

@@ -212,8 +212,9 @@ class StyleGAN(GANModel):
         _, grads = input_gradient(projected, ws, self.loss_scale("generator"))
         lengths = ops.sqrt(ops.mean(ops.sum(ops.square(grads), axis=2), axis=1))
         a = self.pl_mean + self.pl_decay * (ops.mean(lengths) - self.pl_mean)
-        self.pl_mean.assign(ops.stop_gradient(a))
-        return ops.mean(ops.square(lengths - a))
+        # pl_mean is assigned by train_step, outside the tf.cond: under tf.distribute its cross-replica update
+        # cannot be made inside a cond branch.
+        return ops.mean(ops.square(lengths - a)), ops.stop_gradient(a)
 
     def train_step(self, data):
         # 1. D step: fakes from mixed styles and fresh noise; descend softplus(D(G(z))) + softplus(-D(x)), plus,
@@ -237,9 +238,12 @@ class StyleGAN(GANModel):
             total, pl = g_loss, tf.constant(0.0)
             if self.pl_weight:
                 lazy_pl = ops.equal(self.g_optimizer.iterations % self.pl_interval, 0)
-                pl = tf.cond(lazy_pl, lambda: self._path_length(batch), lambda: tf.constant(0.0))
+                pl, a = tf.cond(lazy_pl, lambda: self._path_length(batch),
+                                lambda: (tf.constant(0.0), ops.convert_to_tensor(self.pl_mean)))
                 total = g_loss + self.pl_interval * self.pl_weight * pl
         self.apply_gradients("generator", tape, total)
+        if self.pl_weight:
+            self.pl_mean.assign(a)
         w_avg = self.generator.get_layer("truncation").w_avg
         w_avg.assign(ops.mean(ops.cast(w, "float32"), axis=0) * (1.0 - self.w_avg_beta) + w_avg * self.w_avg_beta)
         self.update_ema()

@@ -6,7 +6,9 @@
 * ``digits``: classifier-based scores of the ``demo`` presets on 32x32 digits;
 * ``pipeline``: input-pipeline rate against the training step rate;
 * ``text2image``: GAN-INT-CLS and StackGAN (and their ablations) read by shape judges on captioned shapes;
-* ``multiscale``: LAPGAN, ProGAN and StyleGAN on MNIST: per-stage FD, class shares, truncation, style mixing.
+* ``multiscale``: LAPGAN, ProGAN and StyleGAN on MNIST: per-stage FD, class shares, truncation, style mixing;
+* ``xla``: every variant's training step with and without XLA: equal within a tolerance, and how much faster;
+* ``throughput``: ``fit`` images/s of our models against the same networks trained keras.io-style.
 
 Every result holds ``suite``, ``protocol``, ``machine``, ``wall_time_s`` and
 ``rows`` (one per run). :func:`format_table` renders it for a terminal.
@@ -108,7 +110,7 @@ def _runner(name):
 
 
 _SUITE_NAMES = ("mixtures", "digits", "pipeline", "conditional", "export", "sr", "translation", "biggan", "inpaint-ar",
-               "faceapp", "text2image", "multiscale")
+               "faceapp", "text2image", "multiscale", "xla", "throughput")
 SUITES = {name: _runner(name) for name in _SUITE_NAMES}
 
 

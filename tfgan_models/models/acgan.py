@@ -72,6 +72,7 @@ class ACGAN(ConditionalGANModel):
     """
 
     loss_names = ("d_loss", "g_loss", "d_class_loss", "g_class_loss")
+    jit_compile_note = "XLA ran at 1.05x the plain step on CPU at demo size (docs/bench/xla.json)"
 
     def __init__(self, data_shape=(64, 64, 3), latent_dim=110, num_classes=10, width=64, class_loss_weight=1.0,
                  generator=None, discriminator=None, **kwargs):

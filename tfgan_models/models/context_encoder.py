@@ -166,6 +166,7 @@ class ContextEncoder(GANModel):
     """
 
     loss_names = ("d_loss", "g_loss", "l2_loss", "adversarial_loss")
+    jit_compile_auto = True  # XLA 2.05x on CPU at demo size (docs/bench/xla.json)
 
     def __init__(self, data_shape=(128, 128, 3), mask="center", overlap=4, overlap_weight=10.0, l2_weight=0.999,
                  bottleneck="dense", bottleneck_size=4000, nef=64, ngf=64, ndf=64, d_learning_rate=2e-4,

@@ -130,6 +130,7 @@ class ESRGAN(SRModel):
         vgg_weights: VGG19 no-top weights file (default: Keras's cache); ``"random"`` for tests only.
         **kwargs: ``degradation``, ``ema_decay``, ``seed``; see :class:`SRModel`.
     """
+    jit_compile_note = "not measured: the demo preset's VGG19 loss needs ImageNet weights, absent on the bench machine"
 
     perceptual_layer = "block5_conv4"
     perceptual_before_activation = True

@@ -95,6 +95,7 @@ class GANINTCLS(TextToImageModel):
         cls_weight: 0.5 (GAN-CLS) or 0 (no wrong-text pairs); interpolation: GAN-INT on or off.
         **kwargs: ``seed``, ``sample_captions``; see :class:`TextToImageModel`.
     """
+    jit_compile_note = "XLA cannot compile its step: it tokenizes string captions (DT_STRING) inside the step"
 
     # tfgan train --set KEY=N: each phase has its own budget (no --epochs)
     phase_epoch_keys = ("encoder_epochs", "gan_epochs", "encoder_steps", "gan_steps")

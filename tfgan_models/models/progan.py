@@ -201,6 +201,7 @@ class ProGAN(GANModel):
     """
 
     loss_names = ("d_loss", "g_loss", "gradient_penalty", "drift", "wasserstein_estimate", "lod")
+    jit_compile_auto = True  # XLA 2.43x on CPU at demo size (docs/bench/xla.json)
     phase_epoch_keys = IMAGE_COUNTS  # tfgan train --set stable_images=N ...: each phase has its own budget
 
     def __init__(self, data_shape=(32, 32, 3), latent_dim=512, fmap_base=8192, fmap_max=512, mbstd_group_size=4,

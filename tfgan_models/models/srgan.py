@@ -89,6 +89,7 @@ class SRGAN(SRModel):
     """
 
     loss_names = ("d_loss", "g_loss", "content_loss", "adversarial_loss")
+    jit_compile_note = "not measured: the demo preset's VGG19 loss needs ImageNet weights, absent on the bench machine"
     discriminator_optional = False
     perceptual_layer = "block5_conv4"      # phi_5,4
     perceptual_before_activation = False   # SRGAN reads the feature map after its ReLU

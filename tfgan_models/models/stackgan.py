@@ -152,6 +152,7 @@ class StackGAN(TextToImageModel):
         encoder_epochs, stage1_epochs, stage2_epochs, phase_steps: the three phases (steps per epoch,
             None: one pass over the data).
     """
+    jit_compile_note = "XLA cannot compile its step: it tokenizes string captions (DT_STRING) inside the step"
 
     network_keys = ("generator", "discriminator", "stage1_discriminator", "image_encoder")
     # tfgan train --set KEY=N: each phase has its own budget (no --epochs)

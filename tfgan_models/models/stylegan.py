@@ -96,6 +96,7 @@ class StyleGAN(GANModel):
         truncation_cutoff: style layers that ``generate(truncation=psi)`` truncates (None: all, as SG2).
         **kwargs: ``ema_decay``, ``ema_warmup``, ``seed``; see :class:`GANModel`.
     """
+    jit_compile_note = "XLA cannot compile its step: minibatch stddev's Tile gradient needs a compile-time-constant shape"
 
     def __init__(self, data_shape=(32, 32, 3), latent_dim=512, w_dim=512, mapping_layers=8, fmap_base=32768,
                  fmaps=512, architecture="stylegan2", d_architecture="resnet", mbstd_group=4, learning_rate=2e-3,

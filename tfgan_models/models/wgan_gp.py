@@ -55,6 +55,7 @@ class WGANGP(GANModel):
     """
 
     loss_names = ("d_loss", "g_loss", "gradient_penalty", "wasserstein_estimate")
+    jit_compile_note = "XLA ran at 1.01x the plain step on CPU at demo size (docs/bench/xla.json)"
 
     def __init__(self, data_shape=(64, 64, 3), latent_dim=128, width=64, gradient_penalty_weight=10.0,
                  discriminator_steps=5, generator=None, discriminator=None, **kwargs):

@@ -37,7 +37,10 @@ def one_step(name, strategy, weights=None, **overrides):
                         discriminator=mlp_discriminator(shape, width=8, depth=1, pieces=2, dropout=0.0))
         model = registry.get(name, "tiny", seed=7, latent_dim=latent, **networks, **overrides)
         # Plain SGD: Adam's normalisation would hide a gradient scaled by a constant factor.
-        model.compile(g_optimizer=keras.optimizers.SGD(0.01), d_optimizer=keras.optimizers.SGD(0.01))
+        # XLA off in both: its random-number kernels draw other values than the plain ones from the same seed,
+        # and XLA is off over CPU replicas anyway.
+        model.compile(g_optimizer=keras.optimizers.SGD(0.01), d_optimizer=keras.optimizers.SGD(0.01),
+                      jit_compile=False)
         if weights is not None:
             model.set_weights(weights)
     start = model.get_weights()

@@ -128,7 +128,9 @@ def test_variant_defaults_follow_the_measured_xla_verdicts():
     path = os.path.join(os.path.dirname(__file__), os.pardir, "docs", "bench", "xla.json")
     with open(path) as f:
         rows = json.load(f)["rows"]
-    assert {r["variant"] for r in rows} == set(registry.list_variants())
+    package = {v for v in registry.list_variants()  # tests may register variants of their own
+               if registry.variant_class(v).__module__.startswith("tfgan_models.")}
+    assert {r["variant"] for r in rows} == package
     for r in rows:
         cls = registry.variant_class(r["variant"])
         assert cls.jit_compile_auto is (r["verdict"] == "on"), r["variant"]

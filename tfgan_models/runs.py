@@ -215,8 +215,8 @@ def _previous_run(out, settings, overwrite):
 
 
 def _steps_taken(model):
-    opt = model.optimizers_by_name()[model.optimizer_names[0]]
-    return int(opt.iterations.numpy())
+    """Updates made by all the model's optimizers (a phase may train one of them only)."""
+    return sum(int(opt.iterations.numpy()) for opt in model.optimizers_by_name().values())
 
 
 def _phase_epochs(phase, settings):

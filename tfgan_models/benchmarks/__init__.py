@@ -24,6 +24,12 @@ import time
 __all__ = ["SUITES", "format_table", "machine_info", "resolve_seeds", "summarize"]
 
 
+def load_average():
+    """The 1-minute load average now (a suite records it as it ends): well above 1 per core means other jobs
+    shared the CPU while it measured."""
+    return round(os.getloadavg()[0], 2) if hasattr(os, "getloadavg") else None
+
+
 def machine_info():
     """Where a result was measured: timings compare only across equal machines."""
     import numpy as np

@@ -39,7 +39,7 @@ import keras
 import tensorflow as tf
 
 from tfgan_models import runs
-from tfgan_models.benchmarks import Timer, fmt, machine_info, render, resolve_seeds
+from tfgan_models.benchmarks import Timer, fmt, load_average, machine_info, render, resolve_seeds
 from tfgan_models.callbacks import NaNGuard
 from tfgan_models.losses import (minimax_discriminator_loss, non_saturating_generator_loss, pixel_l1_loss,
                                  pixel_mse_loss, wasserstein_discriminator_loss, wasserstein_generator_loss)
@@ -358,7 +358,7 @@ def run(quick=False, seeds=None, log=print, variants=None, preset=None, windows=
                      "rates": "examples per second of fit; median of windows; configurations rotate each round",
                      "reference": "keras.io GAN style: keras.Model subclass, one GradientTape per network, "
                                   "cloned networks, compile() defaults",
-                     "load_average_1min_at_end": _load_average()},
+                     "load_average_1min_at_end": load_average()},
         "machine": machine_info(),
         "wall_time_s": wall.seconds,
         "rows": rows,
@@ -380,10 +380,3 @@ def format_table(results):
     return head + "\n\n" + render(
         ["variant", "batch", "ours", "reference", "ratio", "ours off", "ours on", "ref off", "ref on",
          "guard cost", f"spe {results['protocol'].get('steps_per_execution', STEPS_PER_EXECUTION)}", "retraces"], rows)
-
-
-def _load_average():
-    """The 1-minute load average as the suite ends: well above 1 per core, other jobs shared the CPU."""
-    import os
-
-    return round(os.getloadavg()[0], 2) if hasattr(os, "getloadavg") else None

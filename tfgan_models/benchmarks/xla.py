@@ -44,7 +44,7 @@ import numpy as np
 import tensorflow as tf
 
 from tfgan_models import registry, runs
-from tfgan_models.benchmarks import Timer, fmt, machine_info, render, resolve_seeds
+from tfgan_models.benchmarks import Timer, fmt, load_average, machine_info, render, resolve_seeds
 
 LOSS_TOLERANCE = 1e-3
 UPDATE_TOLERANCE = 1e-2
@@ -311,7 +311,7 @@ def run(quick=False, seeds=None, log=print, variants=None, preset=None, warmup=N
                      "update_tolerance": UPDATE_TOLERANCE, "min_speedup": MIN_SPEEDUP,
                      "data": "one cached batch of the variant's training data, repeated",
                      "rates": "images per second of fit, median of windows, XLA off/on alternating",
-                     "load_average_1min_at_end": _load_average()},
+                     "load_average_1min_at_end": load_average()},
         "machine": machine_info(),
         "wall_time_s": wall.seconds,
         "rows": rows,
@@ -330,10 +330,3 @@ def format_table(results):
             f"{p['update_tolerance']:g}; on: >= {p['min_speedup']:g}x); wall {results['wall_time_s']:.0f} s")
     return head + "\n\n" + render(
         ["variant", "phase", "batch", "off img/s", "on img/s", "speedup", "update diff", "verdict"], rows)
-
-
-def _load_average():
-    """The 1-minute load average as the suite ends: well above 1 per core, other jobs shared the CPU."""
-    import os
-
-    return round(os.getloadavg()[0], 2) if hasattr(os, "getloadavg") else None

@@ -27,7 +27,7 @@ setup(
         "text": ["tensorflow-text>=2.20,<2.22"],
         # rendered cartoon faces (tfgan_models.data.avatars); cairosvg needs the system cairo library
         "faces": ["python-avatars>=1.4,<2", "cairosvg>=2.7,<3"],
-        "test": ["pytest>=8", "nbclient>=0.10", "nbformat>=5.10", "ipykernel>=6",
+        "test": ["pytest>=8", "pytest-xdist>=3.5", "nbclient>=0.10", "nbformat>=5.10", "ipykernel>=6",
                  "tensorflow-serving-api>=2.20,<2.22",  # export/client.py gRPC requests in tests
                  "python-avatars>=1.4,<2", "cairosvg>=2.7,<3"],  # the faces extra, tested too
     },

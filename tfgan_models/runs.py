@@ -160,7 +160,7 @@ def train(settings, out, overwrite=False, verbose="auto", callbacks=(), strategy
         ]
         # Likelihood models score a held-out validation split after every epoch (val_* in history.json).
         validation = model.validation_data(settings["run"]["data"]) if hasattr(model, "validation_data") else None
-        # A phase resumed by BackupAndRestore sets model._initial_epoch, which fit() prefers to its
+        # A phase resumed from its backup (AtomicBackup) sets model._initial_epoch, which fit() prefers to its
         # initial_epoch argument: cleared so the next phase starts at its own first epoch.
         model._initial_epoch = None
         steps_before = _steps_taken(model)

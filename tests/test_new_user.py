@@ -87,8 +87,10 @@ def interrupt(argv_or_script, tmp_path, wait_for=None, delay=0.4):
     command = ([sys.executable, "-c", argv_or_script] if isinstance(argv_or_script, str)
                else [sys.executable, "-m", "tfgan_models.cli", *argv_or_script])
     env = {**os.environ, "PYTHONUNBUFFERED": "1", "PYTHONPATH": ROOT}
+    # SIGINT back to its default in the child: a test run started in the background (CI, `cmd &`) ignores
+    # SIGINT, children inherit that, and Python then never raises KeyboardInterrupt.
     proc = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, cwd=tmp_path,
-                            env=env)
+                            env=env, preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL))
     try:
         if wait_for is None:
             time.sleep(delay)

@@ -22,6 +22,8 @@ import os
 import keras
 import tensorflow as tf
 
+from tfgan_models.models.generative import replicas_on_cpu
+
 PRECISIONS = {None: "float32", "float32": "float32", "float16": "mixed_float16", "bfloat16": "mixed_bfloat16"}
 JIT_CHOICES = ("auto", "on", "off")
 STRATEGIES = ("mirrored", "multi_worker", "tpu")
@@ -56,19 +58,12 @@ def jit_compile(value, strategy=None):
     if not isinstance(value, bool) and value not in JIT_CHOICES:
         raise ValueError(f"--jit-compile takes auto, on or off, received {value!r}.")
     choice = value if isinstance(value, bool) else {"auto": "auto", "on": True, "off": False}[value]
-    if choice is not False and strategy is not None and _replicas_on_cpu(strategy):
+    if choice is not False and strategy is not None and replicas_on_cpu(strategy):
         if choice is True:
             raise ValueError("--jit-compile on cannot run with --distribute over CPU devices: XLA has no "
                              "collective ops for CPUs; use --jit-compile off (or auto) there.")
         return False
     return choice
-
-
-def _replicas_on_cpu(strategy):
-    """Whether ``strategy`` all-reduces between several replicas whose devices are CPUs."""
-    if strategy.num_replicas_in_sync < 2:
-        return False
-    return all(tf.DeviceSpec.from_string(d).device_type == "CPU" for d in strategy.extended.worker_devices)
 
 
 def strategy(name):

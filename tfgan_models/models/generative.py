@@ -165,7 +165,7 @@ class GenerativeModel(keras.Model):
         for name, opt in chosen.items():
             setattr(self, self.optimizer_attribute(name), opt)
         if kwargs.get("jit_compile", "auto") == "auto":  # XLA has no collectives for CPUs: not over CPU replicas
-            kwargs["jit_compile"] = bool(type(self).jit_compile_auto) and not _replicas_on_cpu()
+            kwargs["jit_compile"] = bool(type(self).jit_compile_auto) and not replicas_on_cpu()
         super().compile(optimizer=None, **kwargs)
         self._compile_config = serialization_lib.SerializableDict(optimizers=chosen, **kwargs)
         for name, opt in chosen.items():
@@ -449,8 +449,9 @@ def _replicas():
     return ctx.num_replicas_in_sync if ctx is not None else 1
 
 
-def _replicas_on_cpu():
-    """Whether the current ``tf.distribute`` strategy all-reduces between several CPU replicas."""
-    strategy = tf.distribute.get_strategy()
+def replicas_on_cpu(strategy=None):
+    """Whether ``strategy`` (default: the current one) all-reduces between several CPU replicas: XLA has no
+    collectives for CPUs there."""
+    strategy = strategy or tf.distribute.get_strategy()
     return strategy.num_replicas_in_sync > 1 and all(
         tf.DeviceSpec.from_string(d).device_type == "CPU" for d in strategy.extended.worker_devices)

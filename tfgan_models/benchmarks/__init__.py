@@ -8,7 +8,9 @@
 * ``text2image``: GAN-INT-CLS and StackGAN (and their ablations) read by shape judges on captioned shapes;
 * ``multiscale``: LAPGAN, ProGAN and StyleGAN on MNIST: per-stage FD, class shares, truncation, style mixing;
 * ``xla``: every variant's training step with and without XLA: equal within a tolerance, and how much faster;
-* ``throughput``: ``fit`` images/s of our models against the same networks trained keras.io-style.
+* ``throughput``: ``fit`` images/s of our models against the same networks trained keras.io-style;
+* ``stacked_mnist``: modes and KL on Stacked MNIST (VEEGAN / PacGAN protocol), DCGAN with and without packing;
+* ``mnist``: every unconditional and conditional variant on real MNIST: standard FID, class shares, accuracies.
 
 Every result holds ``suite``, ``protocol``, ``machine``, ``wall_time_s`` and
 ``rows`` (one per run). :func:`format_table` renders it for a terminal.
@@ -116,7 +118,7 @@ def _runner(name):
 
 
 _SUITE_NAMES = ("mixtures", "digits", "pipeline", "conditional", "export", "sr", "translation", "biggan", "inpaint-ar",
-               "faceapp", "text2image", "multiscale", "xla", "throughput")
+               "faceapp", "text2image", "multiscale", "xla", "throughput", "default_job", "stacked_mnist", "mnist")
 SUITES = {name: _runner(name) for name in _SUITE_NAMES}
 
 

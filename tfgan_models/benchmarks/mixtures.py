@@ -61,18 +61,23 @@ ANCHORS = [
 ]
 
 
-def train_and_score(variant, mixture, seed, steps, num_samples=NUM_SAMPLES):
-    """One run: build, train ``steps`` steps, sample and score. Returns a row dict."""
+def train_and_score(variant, mixture, seed, steps, num_samples=NUM_SAMPLES, packing=1):
+    """One run: build, train ``steps`` steps, sample and score. Returns a row dict.
+
+    ``packing`` m > 1: PacGAN's packed discriminator (m samples per D input; the
+    preset's ``batch_size`` counts D inputs, so a step draws m times as many points).
+    """
     with Timer() as total:
         keras.utils.set_random_seed(seed)
-        model = registry.get(variant, mixture, seed=seed)
+        model = registry.get(variant, mixture, seed=seed, **({"packing": packing} if packing > 1 else {}))
         batch = registry.preset(variant, mixture)["batch_size"]
         ds = data.load(mixture, batch_size=model.data_batch_size(batch), repeat=True, seed=seed)
         with Timer() as train:
             history = model.fit(ds, epochs=1, steps_per_epoch=steps, shuffle=False, verbose=0)
         scores = mixture_scores(model.generate(num_samples, seed=seed), mixture)
     return {
-        "variant": variant, "mixture": mixture, "seed": seed, "steps": steps, "batch_size": batch,
+        "variant": variant if packing == 1 else f"pac{variant}{packing}", "packing": packing,
+        "mixture": mixture, "seed": seed, "steps": steps, "batch_size": batch,
         "discriminator_steps": model.discriminator_steps,
         "modes": scores["modes"], "num_modes": scores["num_modes"], "hq_percent": scores["hq_percent"],
         "reverse_kl": scores["reverse_kl"], "mode_counts": scores["mode_counts"],
@@ -84,13 +89,17 @@ def train_and_score(variant, mixture, seed, steps, num_samples=NUM_SAMPLES):
 
 
 def run(quick=False, seeds=None, log=print, steps=None, variants=None, mixtures=None,
-        num_samples=NUM_SAMPLES):
+        num_samples=NUM_SAMPLES, packings=(1,)):
     """Runs the suite and returns its results dict.
 
     Overrides of the protocol (for tests and exploration): ``steps`` (an int
     for every mixture, or ``{"ring8": n, ...}``), ``variants``, ``mixtures``,
-    ``num_samples``.
+    ``num_samples``, ``packings`` (PacGAN degrees, e.g. ``(1, 2)``: each variant
+    with and without packing).
     """
+    packings = tuple(int(m) for m in packings)
+    if not packings or min(packings) < 1:
+        raise ValueError(f"packings must be ints >= 1, received {packings!r}.")
     seed_list = resolve_seeds(seeds, quick, FULL_SEEDS)
     mixtures = _subset("mixture", mixtures, MIXTURES)
     budget = dict(QUICK_STEPS if quick else FULL_STEPS)
@@ -103,10 +112,10 @@ def run(quick=False, seeds=None, log=print, steps=None, variants=None, mixtures=
     rows = []
     with Timer() as wall:
         for mixture in mixtures:
-            for variant in variants:
+            for variant, packing in ((v, m) for v in variants for m in packings):
                 for seed in seed_list:
-                    row = train_and_score(variant, mixture, seed, budget[mixture], num_samples)
-                    log(f"[mixtures] {variant:8s} {mixture:6s} seed {seed}: {row['modes']}/{row['num_modes']} "
+                    row = train_and_score(variant, mixture, seed, budget[mixture], num_samples, packing)
+                    log(f"[mixtures] {row['variant']:8s} {mixture:6s} seed {seed}: {row['modes']}/{row['num_modes']} "
                         f"modes, {row['hq_percent']:.1f}% HQ, rKL {row['reverse_kl']:.3f}, "
                         f"{row['ms_per_step']:.1f} ms/step, {row['wall_s']:.0f} s")
                     rows.append(row)
@@ -114,7 +123,8 @@ def run(quick=False, seeds=None, log=print, steps=None, variants=None, mixtures=
         "suite": "mixtures",
         "protocol": {
             "quick": bool(quick), "steps": budget, "seeds": seed_list, "num_samples": num_samples,
-            "variants": list(variants), "mixtures": list(mixtures), "preset": "<mixture name>",
+            "variants": list(variants), "packings": list(packings), "mixtures": list(mixtures),
+            "preset": "<mixture name>",
             "hq_threshold": "3 sigma (Euclidean, nearest mean)",
             "reverse_kl": "KL(nearest-mode histogram of all samples || uniform), nats",
             "reference": "VEEGAN (Srivastava et al. 2017) / PacGAN (Lin et al. 2018) sec. 5.1",

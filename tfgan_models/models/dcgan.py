@@ -142,13 +142,13 @@ class DCGAN(GANModel):
     jit_compile_note = "XLA ran at 0.80x the plain step on CPU at demo size (docs/bench/xla.json)"
 
     def __init__(self, data_shape=(64, 64, 3), latent_dim=100, width=64, sync_batch_norm=False,
-                 generator=None, discriminator=None, **kwargs):
+                 packing=1, generator=None, discriminator=None, **kwargs):
         generator, discriminator = fill_networks(
             generator, discriminator, data_shape, latent_dim,
-            lambda: (dcgan_generator(data_shape, latent_dim, width, sync_batch_norm=bool(sync_batch_norm)),
-                     dcgan_discriminator(data_shape, width, sync_batch_norm=bool(sync_batch_norm))))
+            lambda d_shape: (dcgan_generator(data_shape, latent_dim, width, sync_batch_norm=bool(sync_batch_norm)),
+                             dcgan_discriminator(d_shape, width, sync_batch_norm=bool(sync_batch_norm))), packing)
         super().__init__(generator=generator, discriminator=discriminator,
-                         data_shape=data_shape, latent_dim=latent_dim, **kwargs)
+                         data_shape=data_shape, latent_dim=latent_dim, packing=packing, **kwargs)
         self.width = width
         self.sync_batch_norm = bool(sync_batch_norm)
 
@@ -164,11 +164,11 @@ class DCGAN(GANModel):
             fake = self.generator(self.latents(batch), training=True)
             with tf.GradientTape() as tape:
                 d_loss = minimax_discriminator_loss(
-                    self.discriminator(real, training=True), self.discriminator(fake, training=True))
+                    self.judge(real), self.judge(fake))
             self.apply_gradients(self.d_optimizer, tape, d_loss, self.discriminator_variables)
         with tf.GradientTape() as tape:
             fake = self.generator(self.latents(batch), training=True)
-            g_loss = non_saturating_generator_loss(self.discriminator(fake, training=True))
+            g_loss = non_saturating_generator_loss(self.judge(fake))
         self.apply_gradients(self.g_optimizer, tape, g_loss, self.generator_variables)
         self.update_ema()
         return self.track(d_loss=d_loss, g_loss=g_loss)

@@ -41,7 +41,7 @@ from tfgan_models.losses import (
     minimax_generator_loss,
     non_saturating_generator_loss,
 )
-from tfgan_models.models.gan_model import GANModel
+from tfgan_models.models.gan_model import GANModel, packed_shape
 from tfgan_models.registry import optimizer, register_variant
 
 
@@ -73,26 +73,29 @@ def mlp_discriminator(data_shape, width=240, depth=2, pieces=5, dropout=0.5, nam
     return keras.Model(x, logits, name=name)
 
 
-def point_networks(data_shape, latent_dim):
-    """The PacGAN 2-D mixture networks: G 4x400 ReLU+BN, D 3x200 maxout(5)."""
+def point_networks(data_shape, latent_dim, d_shape=None):
+    """The PacGAN 2-D mixture networks: G 4x400 ReLU+BN, D 3x200 maxout(5) (on ``d_shape`` when packed)."""
     return (
         mlp_generator(data_shape, latent_dim, width=400, depth=4, batch_norm=True),
-        mlp_discriminator(data_shape, width=200, depth=3, pieces=5, dropout=0.0),
+        mlp_discriminator(d_shape or data_shape, width=200, depth=3, pieces=5, dropout=0.0),
     )
 
 
-def fill_networks(generator, discriminator, data_shape, latent_dim, image_networks):
+def fill_networks(generator, discriminator, data_shape, latent_dim, image_networks, packing=1):
     """Completes user-given networks with the defaults.
 
     Points (``data_shape`` of rank 1) get :func:`point_networks`; images get
-    ``image_networks()``, a callable returning ``(generator, discriminator)``.
+    ``image_networks(d_shape)``, a callable returning ``(generator, discriminator)``
+    where ``d_shape`` is the discriminator's input shape (``packing`` samples
+    concatenated on the last axis; ``data_shape`` without packing).
     """
     if generator is not None and discriminator is not None:
         return generator, discriminator
+    d_shape = packed_shape(data_shape, packing)
     if len(tuple(data_shape)) == 1:
-        default_g, default_d = point_networks(data_shape, latent_dim)
+        default_g, default_d = point_networks(data_shape, latent_dim, d_shape)
     else:
-        default_g, default_d = image_networks()
+        default_g, default_d = image_networks(d_shape)
     return (generator if generator is not None else default_g,
             discriminator if discriminator is not None else default_d)
 
@@ -141,17 +144,17 @@ class GAN(GANModel):
     jit_compile_auto = True  # XLA 1.12x on CPU at demo size (docs/bench/xla.json)
 
     def __init__(self, data_shape=(28, 28, 1), latent_dim=100, g_width=1200, d_width=240,
-                 generator_loss="non_saturating", generator=None, discriminator=None, **kwargs):
+                 generator_loss="non_saturating", packing=1, generator=None, discriminator=None, **kwargs):
         if generator_loss not in ("non_saturating", "minimax"):
             raise ValueError(
                 f"generator_loss must be 'non_saturating' or 'minimax', received {generator_loss!r}."
             )
         generator, discriminator = fill_networks(
             generator, discriminator, data_shape, latent_dim,
-            lambda: (mlp_generator(data_shape, latent_dim, width=g_width),
-                     mlp_discriminator(data_shape, width=d_width)))
+            lambda d_shape: (mlp_generator(data_shape, latent_dim, width=g_width),
+                             mlp_discriminator(d_shape, width=d_width)), packing)
         super().__init__(generator=generator, discriminator=discriminator,
-                         data_shape=data_shape, latent_dim=latent_dim, **kwargs)
+                         data_shape=data_shape, latent_dim=latent_dim, packing=packing, **kwargs)
         self.g_width, self.d_width = g_width, d_width
         self.generator_loss = generator_loss
         self._g_loss_fn = (non_saturating_generator_loss if generator_loss == "non_saturating"
@@ -171,11 +174,11 @@ class GAN(GANModel):
             fake = self.generator(self.latents(batch), training=True)
             with tf.GradientTape() as tape:
                 d_loss = minimax_discriminator_loss(
-                    self.discriminator(real, training=True), self.discriminator(fake, training=True))
+                    self.judge(real), self.judge(fake))
             self.apply_gradients(self.d_optimizer, tape, d_loss, self.discriminator_variables)
         with tf.GradientTape() as tape:
             fake = self.generator(self.latents(batch), training=True)
-            g_loss = self._g_loss_fn(self.discriminator(fake, training=True))
+            g_loss = self._g_loss_fn(self.judge(fake))
         self.apply_gradients(self.g_optimizer, tape, g_loss, self.generator_variables)
         self.update_ema()
         return self.track(d_loss=d_loss, g_loss=g_loss)

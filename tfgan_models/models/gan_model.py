@@ -32,6 +32,12 @@ def z_input(latent_dim, prior="normal", name="z"):
     raise ValueError(f"unknown z prior {prior!r}; known: {Z_PRIORS}.")
 
 
+def packed_shape(data_shape, packing):
+    """The discriminator's input shape when it judges ``packing`` samples at once: last axis times ``packing``."""
+    shape = tuple(int(d) for d in data_shape)
+    return shape[:-1] + (shape[-1] * int(packing),)
+
+
 @keras.saving.register_keras_serializable(package="tfgan_models")
 class GANModel(GenerativeModel):
     """Base class of the GAN variants: plumbing only.
@@ -49,7 +55,13 @@ class GANModel(GenerativeModel):
       ``discriminator_steps * batch_size`` examples split into disjoint chunks
       (:meth:`real_batches`). Build the pipeline with
       ``tfgan_models.data.load(..., batch_size=model.data_batch_size(B))``;
-    * :meth:`latents`: z from its prior, replica-exact.
+    * :meth:`latents`: z from its prior, replica-exact;
+    * ``packing`` (PacGAN, Lin et al. 2018, arXiv:1712.04086; unconditional
+      variants): the discriminator judges ``m`` samples at once, concatenated
+      on the last axis (:meth:`pack`; :meth:`judge` = D(pack(x))), all real or
+      all fake. As in the authors' code (fjxmlzn/PacGAN), ``batch_size``
+      counts discriminator inputs: a step draws ``m * batch_size`` real and
+      generated samples (:meth:`data_batch_size`).
 
     Randomness goes through ``self.seed_generator`` (seeded by ``seed``).
     Pixels are in [-1, 1] inside the model.
@@ -59,9 +71,15 @@ class GANModel(GenerativeModel):
     loss_names = ("d_loss", "g_loss")
 
     def __init__(self, generator, discriminator, data_shape, latent_dim=None, discriminator_steps=1,
-                 z_prior="normal", **kwargs):
+                 z_prior="normal", packing=1, **kwargs):
         if int(discriminator_steps) < 1:
             raise ValueError(f"discriminator_steps must be >= 1, received {discriminator_steps!r}.")
+        if isinstance(packing, bool) or not isinstance(packing, int) or packing < 1:
+            raise ValueError(f"packing must be an int >= 1 (samples per discriminator input), received {packing!r}.")
+        if packing > 1 and type(self).discriminator_input_shapes is not GANModel.discriminator_input_shapes:
+            raise ValueError(f"packing applies to the unconditional variants; {type(self).__name__}'s "
+                             "discriminator also takes conditions.")
+        self.packing = int(packing)
         self.latent_dim = None if latent_dim is None else int(latent_dim)
         self.z_prior = str(z_prior)
         if self.latent_dim is not None:
@@ -78,12 +96,12 @@ class GANModel(GenerativeModel):
         return [z_input(self.latent_dim, self.z_prior)]
 
     def discriminator_input_shapes(self):
-        return [self.data_shape]
+        return [packed_shape(self.data_shape, self.packing)]
 
     network_keys = ("generator", "discriminator")
 
     def get_config(self):
-        config = {**super().get_config(), "discriminator_steps": self.discriminator_steps,
+        config = {**super().get_config(), "discriminator_steps": self.discriminator_steps, "packing": self.packing,
                   "discriminator": keras.saving.serialize_keras_object(self.discriminator)}
         if self.latent_dim is not None:
             config.update(latent_dim=self.latent_dim, z_prior=self.z_prior)
@@ -95,8 +113,28 @@ class GANModel(GenerativeModel):
 
     # ------------------------------------------------------- step helpers
     def data_batch_size(self, batch_size):
-        """Examples per ``fit`` step: one fresh batch per discriminator step."""
-        return int(batch_size) * self.discriminator_steps
+        """Examples per ``fit`` step: one fresh batch per discriminator step, ``packing`` samples per D input."""
+        return int(batch_size) * self.discriminator_steps * self.packing
+
+    def pack(self, x):
+        """``(m * B, ..., C)`` -> ``(B, ..., m * C)``: samples ``m*i .. m*i + m - 1`` side by side on the last axis.
+
+        Consecutive samples, so under ``tf.distribute`` each replica packs its own slice.
+        """
+        m = self.packing
+        if m == 1:
+            return x
+        if x.shape[0] is not None and x.shape[0] % m:
+            raise ValueError(f"packing={m} needs a batch divisible by {m}, received {x.shape[0]} samples.")
+        shape = tuple(x.shape[1:])
+        grouped = ops.reshape(x, (-1, m) + shape)  # (B, m, ..., C)
+        rank = len(shape)
+        grouped = ops.transpose(grouped, (0,) + tuple(range(2, rank + 1)) + (1, rank + 1))  # (B, ..., m, C)
+        return ops.reshape(grouped, (-1,) + packed_shape(shape, m))
+
+    def judge(self, x, training=True):
+        """The discriminator's scores of ``x``, packed: ``(m * B, ...)`` samples -> ``(B, ...)`` scores."""
+        return self.discriminator(self.pack(x), training=training)
 
     def unpack_real(self, data):
         """The real examples of a batch; labels and other entries are ignored."""

@@ -59,12 +59,13 @@ class LSGAN(GANModel):
     jit_compile_auto = True  # XLA 1.12x on CPU at demo size (docs/bench/xla.json)
 
     def __init__(self, data_shape=(64, 64, 3), latent_dim=100, width=64, a=0.0, b=1.0, c=1.0,
-                 generator=None, discriminator=None, **kwargs):
+                 packing=1, generator=None, discriminator=None, **kwargs):
         generator, discriminator = fill_networks(
             generator, discriminator, data_shape, latent_dim,
-            lambda: (dcgan_generator(data_shape, latent_dim, width), dcgan_discriminator(data_shape, width)))
+            lambda d_shape: (dcgan_generator(data_shape, latent_dim, width), dcgan_discriminator(d_shape, width)),
+            packing)
         super().__init__(generator=generator, discriminator=discriminator,
-                         data_shape=data_shape, latent_dim=latent_dim, **kwargs)
+                         data_shape=data_shape, latent_dim=latent_dim, packing=packing, **kwargs)
         self.width = width
         self.a, self.b, self.c = float(a), float(b), float(c)
 
@@ -80,12 +81,12 @@ class LSGAN(GANModel):
             fake = self.generator(self.latents(batch), training=True)
             with tf.GradientTape() as tape:
                 d_loss = least_squares_discriminator_loss(
-                    self.discriminator(real, training=True), self.discriminator(fake, training=True),
+                    self.judge(real), self.judge(fake),
                     a=self.a, b=self.b)
             self.apply_gradients(self.d_optimizer, tape, d_loss, self.discriminator_variables)
         with tf.GradientTape() as tape:
             fake = self.generator(self.latents(batch), training=True)
-            g_loss = least_squares_generator_loss(self.discriminator(fake, training=True), c=self.c)
+            g_loss = least_squares_generator_loss(self.judge(fake), c=self.c)
         self.apply_gradients(self.g_optimizer, tape, g_loss, self.generator_variables)
         self.update_ema()
         return self.track(d_loss=d_loss, g_loss=g_loss)

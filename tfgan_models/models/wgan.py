@@ -67,12 +67,13 @@ class WGAN(GANModel):
     jit_compile_note = "XLA ran at 0.38x the plain step on CPU at demo size (docs/bench/xla.json)"
 
     def __init__(self, data_shape=(64, 64, 3), latent_dim=100, width=64, clip_value=0.01,
-                 discriminator_steps=5, generator=None, discriminator=None, **kwargs):
+                 discriminator_steps=5, packing=1, generator=None, discriminator=None, **kwargs):
         generator, discriminator = fill_networks(
             generator, discriminator, data_shape, latent_dim,
-            lambda: (dcgan_generator(data_shape, latent_dim, width), dcgan_discriminator(data_shape, width)))
+            lambda d_shape: (dcgan_generator(data_shape, latent_dim, width), dcgan_discriminator(d_shape, width)),
+            packing)
         super().__init__(generator=generator, discriminator=discriminator, data_shape=data_shape,
-                         latent_dim=latent_dim, discriminator_steps=discriminator_steps, **kwargs)
+                         latent_dim=latent_dim, discriminator_steps=discriminator_steps, packing=packing, **kwargs)
         self.width = width
         self.clip_value = float(clip_value)
 
@@ -93,13 +94,13 @@ class WGAN(GANModel):
             fake = self.generator(self.latents(batch), training=True)
             with tf.GradientTape() as tape:
                 d_loss = wasserstein_discriminator_loss(
-                    self.discriminator(real, training=True), self.discriminator(fake, training=True))
+                    self.judge(real), self.judge(fake))
             self.apply_gradients(self.d_optimizer, tape, d_loss, self.discriminator_variables)
             for w in self.discriminator_variables:
                 w.assign(ops.clip(w, -self.clip_value, self.clip_value))
         with tf.GradientTape() as tape:
             fake = self.generator(self.latents(batch), training=True)
-            g_loss = wasserstein_generator_loss(self.discriminator(fake, training=True))
+            g_loss = wasserstein_generator_loss(self.judge(fake))
         self.apply_gradients(self.g_optimizer, tape, g_loss, self.generator_variables)
         self.update_ema()
         return self.track(d_loss=d_loss, g_loss=g_loss, wasserstein_estimate=-d_loss)

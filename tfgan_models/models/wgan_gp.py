@@ -58,13 +58,13 @@ class WGANGP(GANModel):
     jit_compile_note = "XLA ran at 1.01x the plain step on CPU at demo size (docs/bench/xla.json)"
 
     def __init__(self, data_shape=(64, 64, 3), latent_dim=128, width=64, gradient_penalty_weight=10.0,
-                 discriminator_steps=5, generator=None, discriminator=None, **kwargs):
+                 discriminator_steps=5, packing=1, generator=None, discriminator=None, **kwargs):
         generator, discriminator = fill_networks(
             generator, discriminator, data_shape, latent_dim,
-            lambda: (dcgan_generator(data_shape, latent_dim, width),
-                     dcgan_discriminator(data_shape, width, norm="layer")))
+            lambda d_shape: (dcgan_generator(data_shape, latent_dim, width),
+                             dcgan_discriminator(d_shape, width, norm="layer")), packing)
         super().__init__(generator=generator, discriminator=discriminator, data_shape=data_shape,
-                         latent_dim=latent_dim, discriminator_steps=discriminator_steps, **kwargs)
+                         latent_dim=latent_dim, discriminator_steps=discriminator_steps, packing=packing, **kwargs)
         self.width = width
         self.gradient_penalty_weight = float(gradient_penalty_weight)
 
@@ -84,17 +84,17 @@ class WGANGP(GANModel):
         for real in self.real_batches(self.unpack_real(data)):
             batch = tf.shape(real)[0]
             fake = self.generator(self.latents(batch), training=True)
-            epsilon = self.noise((batch,), distribution="uniform")
+            epsilon = self.noise((batch // self.packing,), distribution="uniform")  # one per D input
             with tf.GradientTape() as tape:
                 wasserstein = wasserstein_discriminator_loss(
-                    self.discriminator(real, training=True), self.discriminator(fake, training=True))
-                penalty = gradient_penalty(self.discriminator, real, fake, epsilon=epsilon,
+                    self.judge(real), self.judge(fake))
+                penalty = gradient_penalty(self.discriminator, self.pack(real), self.pack(fake), epsilon=epsilon,
                                            loss_scale=self.loss_scale(self.d_optimizer))
                 d_loss = wasserstein + self.gradient_penalty_weight * penalty
             self.apply_gradients(self.d_optimizer, tape, d_loss, self.discriminator_variables)
         with tf.GradientTape() as tape:
             fake = self.generator(self.latents(batch), training=True)
-            g_loss = wasserstein_generator_loss(self.discriminator(fake, training=True))
+            g_loss = wasserstein_generator_loss(self.judge(fake))
         self.apply_gradients(self.g_optimizer, tape, g_loss, self.generator_variables)
         self.update_ema()
         return self.track(d_loss=d_loss, g_loss=g_loss, gradient_penalty=penalty,

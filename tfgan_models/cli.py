@@ -164,8 +164,13 @@ def _parser():
     bench.add_argument("--quick", action="store_true", help="one seed, short budget")
     bench.add_argument("--seeds", type=int, help="number of seeds (default: 3, or 1 with --quick)")
     bench.add_argument("--json", help="write the results to this JSON file")
-    bench.add_argument("--steps", type=int, help="mixtures, stacked_mnist: generator steps per run "
+    bench.add_argument("--steps", type=int, help="mixtures, stacked_mnist, mnist: generator steps per run "
                                                  "(default: the suite's budget)")
+    bench.add_argument("--variants", help="mixtures, mnist: comma-separated variants to run (default: all)")
+    bench.add_argument("--mixtures", help="mixtures: ring8, grid25 or both (default both)")
+    bench.add_argument("--fid-samples", type=int, help="mnist: generated samples per FID (default 10,000)")
+    bench.add_argument("--fid-reference", type=int, help="mnist: training images in the FID reference statistics "
+                                                         "(default 60,000: the whole set; cached)")
     bench.add_argument("--packing", help="mixtures, stacked_mnist: comma-separated PacGAN degrees, e.g. 1,2 "
                                          "(1: no packing; default mixtures 1, stacked_mnist 1,2)")
     bench.add_argument("--parts", help="inpaint-ar: comma-separated parts to run (pixelrnn_mnist, pixelrnn_digits, "
@@ -346,16 +351,28 @@ def _bench(args):
         if args.suite != "inpaint-ar":
             raise ValueError(f"--parts applies to the inpaint-ar suite, not {args.suite!r}.")
         extra["parts"] = tuple(p.strip() for p in args.parts.split(",") if p.strip())
-    if args.steps is not None or args.packing:
+    for flag, value in (("fid_samples", args.fid_samples), ("fid_reference", args.fid_reference)):
+        if value is not None:
+            if args.suite != "mnist":
+                raise ValueError(f"--{flag.replace('_', '-')} applies to the mnist suite, not {args.suite!r}.")
+            extra[flag] = value
+    for flag, value, suites in (("variants", args.variants, ("mixtures", "mnist")),
+                                ("mixtures", args.mixtures, ("mixtures",))):
+        if value:
+            if args.suite not in suites:
+                raise ValueError(f"--{flag} applies to the {' and '.join(suites)} suite(s), not {args.suite!r}.")
+            extra[flag] = tuple(v.strip() for v in value.split(",") if v.strip())
+    if args.steps is not None:
+        if args.suite not in ("mixtures", "stacked_mnist", "mnist"):
+            raise ValueError(f"--steps applies to the mixtures, stacked_mnist and mnist suites, not {args.suite!r}.")
+        extra["steps"] = args.steps
+    if args.packing:
         if args.suite not in ("mixtures", "stacked_mnist"):
-            raise ValueError(f"--steps and --packing apply to the mixtures and stacked_mnist suites, not {args.suite!r}.")
-        if args.steps is not None:
-            extra["steps"] = args.steps
-        if args.packing:
-            try:
-                extra["packings"] = tuple(int(m) for m in args.packing.split(","))
-            except ValueError:
-                raise ValueError(f"--packing takes comma-separated ints, e.g. 1,2; received {args.packing!r}.") from None
+            raise ValueError(f"--packing applies to the mixtures and stacked_mnist suites, not {args.suite!r}.")
+        try:
+            extra["packings"] = tuple(int(m) for m in args.packing.split(","))
+        except ValueError:
+            raise ValueError(f"--packing takes comma-separated ints, e.g. 1,2; received {args.packing!r}.") from None
     results = SUITES[args.suite](quick=args.quick, seeds=args.seeds, **extra)
     print(format_table(args.suite, results))
     if args.json:

@@ -156,7 +156,7 @@ def bench_quality(variant, preset, seed, steps, folder, classifiers, log, run_di
     model, settings = runs.load_model(run_dir)
     row = {"variant": variant, "preset": settings["preset"], "seed": int(settings["model"].get("seed") or 0),
            "run_dir": run_dir, "data": settings["run"]["data"], "train_s": train_s,
-           "steps": int(model.g_optimizer.iterations), "params": int(model.generator.count_params())}
+           "steps": int(model.iteration) if hasattr(model, "iteration") else int(model.g_optimizer.iterations), "params": int(model.generator.count_params())}
     if variant == "pix2pix":
         row.update(score_paired(model, settings["run"]["data"]))
         log(f"[translation] pix2pix/{row['preset']} seed {row['seed']}: PSNR {row['psnr']:.2f} dB vs grey "

@@ -35,7 +35,8 @@ def _check_common(suite, results, logged):
 
 def test_suites_are_registered_and_unknown_names_fail():
     assert set(SUITES) == {"mixtures", "digits", "pipeline", "conditional", "export", "sr", "translation", "biggan",
-                           "inpaint-ar", "faceapp", "text2image", "multiscale", "xla", "throughput"}
+                           "inpaint-ar", "faceapp", "text2image", "multiscale", "xla", "throughput", "default_job",
+                           "stacked_mnist", "mnist"}
     with pytest.raises(ValueError, match="unknown benchmark suite 'speed'"):
         format_table("speed", {"rows": []})
     with pytest.raises(ValueError, match="positive int"):

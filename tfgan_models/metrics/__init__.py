@@ -7,6 +7,7 @@ a metric needs them, never at import time.
 
 from tfgan_models.metrics.classifier_scores import ConditionalAccuracy, InceptionScore
 from tfgan_models.metrics.digits import DigitsEvaluator, frechet_distance, frechet_distance_from_moments
+from tfgan_models.metrics.digits_judge import IndependentDigitsJudge
 from tfgan_models.metrics.fid import FrechetInceptionDistance
 from tfgan_models.metrics.fid_inception import FIDInceptionFeatures
 from tfgan_models.metrics.kid import KernelInceptionDistance
@@ -15,5 +16,5 @@ from tfgan_models.metrics.mnist import IndependentMnistJudge, MnistEvaluator
 from tfgan_models.metrics.precision_recall import PrecisionRecall
 
 __all__ = ["ConditionalAccuracy", "DigitsEvaluator", "FIDInceptionFeatures", "FrechetInceptionDistance", "InceptionScore",
-           "IndependentMnistJudge", "KernelInceptionDistance", "MnistEvaluator", "PrecisionRecall",
+           "IndependentDigitsJudge", "IndependentMnistJudge", "KernelInceptionDistance", "MnistEvaluator", "PrecisionRecall",
            "frechet_distance", "frechet_distance_from_moments", "kl_to_uniform", "mixture_scores"]

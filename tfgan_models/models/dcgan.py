@@ -112,8 +112,11 @@ PRESETS = {
     # paper: 64x64, 1024 channels at 4x4 (Fig. 1), z of 100 ~ U(-1, 1), batch 128
     "paper": dict(data="digits", data_shape=(64, 64, 1), latent_dim=100, z_prior="uniform", width=128,
                   batch_size=128, epochs=25),
-    # demo: 32x32 embedded digits, half-width networks, a few CPU minutes
-    "demo": dict(data="digits", data_shape=(32, 32, 1), latent_dim=64, width=32, batch_size=64, epochs=100),
+    # demo: 32x32 embedded digits, half-width networks, a few CPU minutes. PacGAN packing 2 (Lin et al. 2018): D
+    # judges pairs, so a G short of a class is seen; 32 pairs = the 64 images per step of the unpacked recipe (same
+    # cost). Unpacked, seed 2 drew 3.7% 1s by the SVM judge (tfgan bench default_job; EMA 0.99-0.999 kept 3.5-3.8%).
+    "demo": dict(data="digits", data_shape=(32, 32, 1), latent_dim=64, width=32, packing=2, batch_size=32,
+                 epochs=100),
     # tiny: test size
     "tiny": dict(data="digits", data_shape=(8, 8, 1), latent_dim=8, width=4, batch_size=8, epochs=1,
                  steps_per_epoch=2),

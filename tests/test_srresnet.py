@@ -46,6 +46,22 @@ def test_mobile_is_abpn_sized():
     assert 40_000 < abpn_generator(4, blocks=5, filters=28).count_params() < 60_000
 
 
+def test_demo_preset_has_no_bn_and_anneals_to_zero_at_its_last_step():
+    settings = runs.run_settings("srresnet", "demo")
+    run = settings["run"]
+    total = run["epochs"] * run["steps_per_epoch"]
+    assert total == 3000 and settings["model"]["batch_norm"] is False
+    json.dumps(settings)  # the schedule is recorded in config.json as plain JSON
+    model = runs.build_model(settings)
+    assert not any(isinstance(l, keras.layers.BatchNormalization) for l in model.generator.layers)
+    assert 240_000 < model.generator.count_params() < 250_000
+    opt = model.optimizers_by_name()["generator"]
+    learning_rate = lambda step: (opt.iterations.assign(step), float(opt.learning_rate))[1]  # noqa: E731
+    assert learning_rate(0) == pytest.approx(5e-4)
+    assert learning_rate(total // 2) == pytest.approx(2.5e-4, rel=1e-4)  # cosine: half-way is half
+    assert learning_rate(total) == pytest.approx(0.0, abs=1e-9)
+
+
 def test_scale_2_and_wrong_data_are_clear():
     model = tiny_sr("srresnet", scale=2)
     lr, hr = next(iter(tiny_pairs(model)))
@@ -82,3 +98,15 @@ def test_run_sample_eval_and_export(tmp_path):
     assert entry["saved_model"]["gate"]["passed"]
     assert all(e["gate"]["passed"] for e in entry["tflite"].values())
     assert entry["tflite"]["none"]["io"]["outputs"]["images"]["shape"] == [1, 64, 64, 3]
+
+
+def test_building_a_run_leaves_its_settings_unchanged():
+    """keras.optimizers.get edits a config dict in place; the preset's schedule must survive (resume compares it)."""
+    import copy
+
+    from tfgan_models import runs
+
+    settings = runs.run_settings("srresnet", "demo", epochs=1, steps_per_epoch=1)
+    before = copy.deepcopy(settings)
+    runs.build_model(settings)
+    assert settings == before

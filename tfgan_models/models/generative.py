@@ -156,7 +156,9 @@ class GenerativeModel(keras.Model):
         defaults = self.default_optimizers()
         if not isinstance(defaults, dict):
             defaults = dict(zip(self.optimizer_names, defaults))
-        chosen = {n: keras.optimizers.get(given[n]) if n in given else defaults[n] for n in self.optimizer_names}
+        # keras.optimizers.get edits a config dict in place (a preset's): give it a copy.
+        chosen = {n: keras.optimizers.get(copy.deepcopy(given[n]) if isinstance(given[n], dict) else given[n])
+                  if n in given else defaults[n] for n in self.optimizer_names}
         if self.dtype_policy.name == "mixed_float16":  # float16 gradients underflow without a loss scale
             chosen = {n: o if isinstance(o, keras.optimizers.LossScaleOptimizer)
                       else keras.optimizers.LossScaleOptimizer(o) for n, o in chosen.items()}

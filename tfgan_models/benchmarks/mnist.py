@@ -143,7 +143,7 @@ def run(quick=False, seeds=None, log=print, steps=None, variants=None, run_dirs=
         log(f"[mnist] FID floor (test {fid_samples} vs train {fid_reference}): {floor:.2f}")
         cnn, knn = MnistEvaluator(IMAGE_SIZE), IndependentMnistJudge(IMAGE_SIZE)
         judges = {"cnn": (lambda x: cnn.predict(x).argmax(axis=1), cnn.predict), "knn": (knn.predict_labels, None)}
-        jobs = ([(runs.load_model(d)[1]["variant"], None, d) for d in run_dirs] if run_dirs else
+        jobs = ([(None, None, d) for d in run_dirs] if run_dirs else  # run directories: loaded once, below
                 [(v, s, os.path.join(out_dir, f"{v}-seed{s}")) for v in variants for s in seed_list])
         rows = []
         for variant, seed, path in jobs:

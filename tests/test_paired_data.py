@@ -5,6 +5,7 @@ from PIL import Image
 
 from tfgan_models import data
 from tfgan_models.data import paired
+from tfgan_models.data.images import MIN_CROP_MEAN, MIN_CROP_STD
 
 
 def test_photo_splits_are_the_anchor_split_and_disjoint():
@@ -14,6 +15,21 @@ def test_photo_splits_are_the_anchor_split_and_disjoint():
     assert paired.photo("china").shape == (427, 640, 3)
     with pytest.raises(ValueError, match="splits"):
         paired.photo_names("val")
+    with pytest.raises(ValueError, match="splits"):
+        paired.photo_names("train+val")
+
+
+def test_extra_photos_join_the_training_split_and_stay_out_of_the_test_split():
+    assert paired.photo_names("train+extra") == paired.photo_names("train") + ["motorcycle", "camera"]
+    assert not set(paired.photo_names("extra")) & set(paired.photo_names("test"))
+    assert paired.photo_names("train+train") == paired.photo_names("train")
+    assert paired.photo("motorcycle").shape == (500, 741, 3)
+    camera = paired.photo("camera")
+    assert camera.shape == (512, 512, 3) and camera.dtype == np.uint8
+    np.testing.assert_array_equal(camera[..., 0], camera[..., 2])  # grey on three channels
+    lr, hr = next(iter(paired.load_pairs("photos:train+extra", hr_crop=32, batch_size=4, seed=0)))
+    assert lr.shape == (4, 8, 8, 3) and hr.shape == (4, 32, 32, 3)
+    assert paired.steps_per_epoch("photos:train+extra", 96, 16) > paired.steps_per_epoch("photos:train", 96, 16)
 
 
 def test_pairs_are_bicubic_antialiased_downscales_in_model_range():
@@ -30,6 +46,16 @@ def test_pairs_are_reproducible_from_the_seed_and_augmented():
     take = lambda seed: next(iter(paired.load_pairs("photos", hr_crop=32, batch_size=8, seed=seed)))[1].numpy()  # noqa: E731
     np.testing.assert_array_equal(take(3), take(3))
     assert not np.array_equal(take(3), take(4))
+
+
+def test_photo_crops_skip_black_and_flat_backgrounds():
+    def informative_share(**kwargs):
+        hr = next(iter(paired.load_pairs("photos", hr_crop=32, batch_size=64, seed=0, **kwargs)))[1].numpy()
+        grey = ((hr + 1.0) * 127.5).mean(axis=-1)
+        return np.mean((grey.mean(axis=(1, 2)) > MIN_CROP_MEAN) & (grey.std(axis=(1, 2)) > MIN_CROP_STD))
+
+    assert informative_share() == 1.0  # the default for the embedded photos
+    assert informative_share(skip_flat=False) < 0.8  # retina's and hubble's black backgrounds come through
 
 
 def test_realistic_degradation_changes_the_lr_only():

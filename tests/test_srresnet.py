@@ -51,14 +51,15 @@ def test_demo_preset_has_no_bn_and_anneals_to_zero_at_its_last_step():
     run = settings["run"]
     total = run["epochs"] * run["steps_per_epoch"]
     assert total == 3000 and settings["model"]["batch_norm"] is False
+    assert run["data"] == "photos:train+extra"
     json.dumps(settings)  # the schedule is recorded in config.json as plain JSON
     model = runs.build_model(settings)
     assert not any(isinstance(l, keras.layers.BatchNormalization) for l in model.generator.layers)
     assert 240_000 < model.generator.count_params() < 250_000
     opt = model.optimizers_by_name()["generator"]
     learning_rate = lambda step: (opt.iterations.assign(step), float(opt.learning_rate))[1]  # noqa: E731
-    assert learning_rate(0) == pytest.approx(5e-4)
-    assert learning_rate(total // 2) == pytest.approx(2.5e-4, rel=1e-4)  # cosine: half-way is half
+    assert learning_rate(0) == pytest.approx(2e-3)
+    assert learning_rate(total // 2) == pytest.approx(1e-3, rel=1e-4)  # cosine: half-way is half
     assert learning_rate(total) == pytest.approx(0.0, abs=1e-9)
 
 

@@ -3,10 +3,13 @@
 Protocol, per model (``srresnet/demo`` and the mobile preset ``srresnet/mobile``)
 and seed:
 
-1. Train with ``runs.train`` (exactly what ``tfgan train srresnet --preset P
-   --data photos`` runs) on the 6 embedded training photos for a fixed
-   wall-clock budget (``budget_s``; 600 s, or 120 s with ``--quick``); a
-   callback stops training when the budget is spent.
+1. Train with ``runs.train`` (exactly what ``tfgan train srresnet --preset P``
+   runs) on the preset's data (``photos:train+extra``: the 6 P3 training
+   photos and the 2 extra embedded ones), the preset's whole
+   schedule (the demo's cosine decay ends with its 3,000 steps: a run cut
+   short by a clock would stop at a high learning rate); the training time is
+   reported against the 10-minute target. ``--quick`` (or ``budget_s``) stops
+   training after a wall-clock budget instead (120 s).
 2. Score PSNR-Y / SSIM-Y (BT.601, 4-pixel border) on the 3 held-out photos
    (astronaut, coffee, chelsea; whole images, tiled), and bicubic on the same
    images (:mod:`tfgan_models.metrics.sr`).
@@ -19,8 +22,8 @@ and seed:
 
 Anchors (Set5 x4, Y): bicubic 28.42, ESPCN 30.76 (+2.3 dB), SRResNet 32.05
 (+3.6), RRDB 32.73 (+4.3) after days of GPU training; in-house bicubic on
-the held-out photos 26.84 / 27.29 / 31.48 dB. Targets: srresnet gains >= 1.0 dB
-within 10 minutes; mobile fp16 <= 60 ms at 128x128 with 2 threads; int8
+the held-out photos 26.84 / 27.29 / 31.48 dB. Targets: srresnet/demo gains >= 1.3 dB
+(mean of 3 seeds) within 10 minutes each; mobile fp16 <= 60 ms at 128x128 with 2 threads; int8
 loses <= 0.3 dB (XLSR's published int8 cost is 0.27 dB).
 """
 
@@ -39,28 +42,28 @@ from tfgan_models.export import export_run, tflite
 from tfgan_models.metrics.sr import score_images
 
 MODELS = (("srresnet", "demo"), ("srresnet", "mobile"))
-FULL_BUDGET_S, QUICK_BUDGET_S = 600.0, 120.0
+QUICK_BUDGET_S, TARGET_TRAIN_S = 120.0, 600.0
 TFLITE_SIZE, TILE, CONTEXT = 128, 96, 16
 ANCHORS = {"set5_x4_y": {"bicubic": 28.42, "espcn": 30.76, "srresnet": 32.05, "rrdb": 32.73},
            "bicubic_heldout_photos_db": {"astronaut": 26.84, "coffee": 27.29, "chelsea": 31.48},
            "xlsr_int8_drop_db": 0.27,
-           "targets": {"srresnet_gain_db": 1.0, "train_minutes": 10, "mobile_fp16_ms_2t": 60.0,
+           "targets": {"srresnet_gain_db": 1.3, "train_minutes": 10, "mobile_fp16_ms_2t": 60.0,
                        "int8_drop_db": 0.3}}
 
 
 class WallClockBudget(keras.callbacks.Callback):
-    """Stops ``fit`` once ``seconds`` of training have passed (checked after every batch)."""
+    """Counts steps and time; stops ``fit`` once ``seconds`` have passed (``None``: never)."""
 
-    def __init__(self, seconds):
+    def __init__(self, seconds=None):
         super().__init__()
-        self.seconds = float(seconds)
+        self.seconds = None if seconds is None else float(seconds)
 
     def on_train_begin(self, logs=None):
         self.start, self.steps = time.perf_counter(), 0
 
     def on_train_batch_end(self, batch, logs=None):
         self.steps += 1
-        if time.perf_counter() - self.start >= self.seconds:
+        if self.seconds is not None and time.perf_counter() - self.start >= self.seconds:
             self.model.stop_training = True
 
     @property
@@ -87,7 +90,7 @@ def _tiled_scores(generator, pairs, scale):
 
 def bench_model(variant, preset, seed, budget_s, folder, quantizations, latency_runs, log):
     out = os.path.join(folder, f"{variant}-{preset}-{seed}")
-    settings = runs.run_settings(variant, preset, seed=seed, epochs=10_000)
+    settings = runs.run_settings(variant, preset, seed=seed, epochs=None if budget_s is None else 10_000)
     budget = WallClockBudget(budget_s)
     runs.train(settings, out, verbose=0, callbacks=[budget])
     history = runs.read_json(os.path.join(out, "history.json"))
@@ -96,6 +99,7 @@ def bench_model(variant, preset, seed, budget_s, folder, quantizations, latency_
     generator, _ = runs.load_generator(out)
     whole = score_images(generator, pairs, scale, tile=128, overlap=32)
     row = {"variant": variant, "preset": preset, "seed": seed, "train_s": round(budget.elapsed, 1),
+           "train_within_target": budget.elapsed <= TARGET_TRAIN_S,
            "steps": budget.steps, "epochs": len(history), "params": int(generator.count_params()),
            **{k: whole["mean"][k] for k in ("psnr_y", "ssim_y", "bicubic_psnr_y", "bicubic_ssim_y",
                                               "psnr_gain_db", "ssim_gain")},
@@ -134,8 +138,8 @@ def run(quick=False, seeds=None, log=print, budget_s=None, models=MODELS,
         quantizations=("none", "fp16", "dynamic", "int8"), keep=None):
     """Runs the suite; ``keep`` is a folder to keep the run directories and exports in."""
     start = time.perf_counter()
-    seed_list = resolve_seeds(seeds, quick, 1)
-    budget_s = float(budget_s or (QUICK_BUDGET_S if quick else FULL_BUDGET_S))
+    seed_list = resolve_seeds(seeds, quick, 3)
+    budget_s = float(budget_s) if budget_s else (QUICK_BUDGET_S if quick else None)
     latency_runs = 10 if quick else 30
     rows = []
     with tempfile.TemporaryDirectory(prefix="tfgan-bench-sr-") as tmp:
@@ -146,8 +150,10 @@ def run(quick=False, seeds=None, log=print, budget_s=None, models=MODELS,
                 rows.append(bench_model(variant, preset, seed, budget_s, folder, quantizations, latency_runs, log))
     summary = summarize(rows, ("variant", "preset"), ("psnr_gain_db", "ssim_gain", "psnr_y", "bicubic_psnr_y"))
     return {"suite": "sr",
-            "protocol": {"quick": bool(quick), "seeds": seed_list, "budget_s": budget_s,
-                         "train_data": "photos:train (rocket, hubble, ihc, retina, china, flower)",
+            "protocol": {"quick": bool(quick), "seeds": seed_list,
+                         "budget": f"{budget_s:g} s wall clock" if budget_s else "the preset's whole schedule",
+                         "train_data": "each preset's (srresnet demo and mobile: photos:train+extra, i.e. rocket, "
+                                       "hubble, ihc, retina, china, flower, motorcycle, camera)",
                          "test_data": "photos:test (astronaut, coffee, chelsea), whole images",
                          "metric": "PSNR/SSIM on Y (BT.601), 4-pixel border, bicubic recomputed",
                          "tflite": f"{TFLITE_SIZE}x{TFLITE_SIZE} -> {4 * TFLITE_SIZE}x{4 * TFLITE_SIZE}, "
@@ -174,6 +180,7 @@ def format_table(results):
                          "gate"], lite)
     a = results["anchors"]
     notes = (f"anchors (Set5 x4, Y): bicubic {a['set5_x4_y']['bicubic']}, ESPCN +2.3 dB, SRResNet +3.6, "
-             f"RRDB +4.3 (days of GPU); targets: srresnet >= +1.0 dB in <= 10 min, mobile fp16 <= 60 ms "
+             f"RRDB +4.3 (days of GPU); targets: srresnet/demo >= +1.3 dB (mean of 3 seeds) in <= 10 min "
+             f"each, mobile fp16 <= 60 ms "
              f"(2 threads, 128x128), int8 drop <= 0.3 dB")
     return quality + "\n\n" + lite_table + "\n" + notes

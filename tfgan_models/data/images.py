@@ -7,6 +7,18 @@ import numpy as np
 import tensorflow as tf
 
 
+MIN_CROP_MEAN, MIN_CROP_STD = 24.0, 8.0  # grey level and contrast (of 255) a photo crop needs; see informative()
+
+
+def informative(crop):
+    """False for crops that are nearly black or flat (float (S, S, 3) in [0, 255]): the black
+    backgrounds of retina and hubble_deep_field, three quarters of the embedded photos' area,
+    carry nothing to learn (no colour for a translator, which they let collapse to black; no
+    detail for a super-resolver)."""
+    grey = tf.reduce_mean(crop, axis=-1)
+    return tf.logical_and(tf.reduce_mean(grey) > MIN_CROP_MEAN, tf.math.reduce_std(grey) > MIN_CROP_STD)
+
+
 def to_model_range(images_uint8):
     """uint8 [0, 255] -> float32 [-1, 1]."""
     return tf.cast(images_uint8, tf.float32) / 127.5 - 1.0

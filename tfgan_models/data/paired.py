@@ -2,10 +2,11 @@
 
 Sources (the ``spec`` string):
 
-* ``photos[:train|test|all]``: the colour photographs shipped inside
+* ``photos[:train|test|extra|all]``: the photographs shipped inside
   scikit-image and scikit-learn, no download. Split of ANCHORS P3: train on
   rocket, hubble_deep_field, immunohistochemistry, retina, china and flower;
-  test on astronaut, coffee and chelsea.
+  test on astronaut, coffee and chelsea. ``extra`` holds two more (motorcycle,
+  camera); splits join with ``+`` (``photos:train+extra``).
 * ``tfds:NAME[/CONFIG][:SPLIT]``: any TFDS image set (for ``div2k/*`` the
   ``hr`` image is used and the LR is made here, so every set is degraded alike).
 * ``folder:PATH``: a recursive folder of jpg/png images.
@@ -27,34 +28,46 @@ import numpy as np
 import tensorflow as tf
 
 from tfgan_models.data.folder import scan_folder
-from tfgan_models.data.images import set_channels
+from tfgan_models.data.images import informative, set_channels
 from tfgan_models.data.tfds_source import load_tfds, parse_tfds_spec
 
 PHOTOS_TRAIN = ("rocket", "hubble_deep_field", "immunohistochemistry", "retina", "china", "flower")
 PHOTOS_TEST = ("astronaut", "coffee", "chelsea")
-PAIRED_SPEC_HELP = "photos[:train|test|all], tfds:NAME[/CONFIG][:SPLIT], folder:PATH"
+# Outside ANCHORS P3's split, shipped with scikit-image too: natural photos that none of the test
+# photos shows (the left view of stereo_motorcycle; camera, grey). The SR demo trains on train+extra.
+PHOTOS_EXTRA = ("motorcycle", "camera")
+PAIRED_SPEC_HELP = "photos[:train|test|extra|all|train+extra], tfds:NAME[/CONFIG][:SPLIT], folder:PATH"
 REALISTIC = {"blur_sigma": (0.2, 2.0), "noise_sigma": (0.0, 8.0), "jpeg_quality": (40, 95)}
 
 
 def photo(name):
-    """One embedded photograph, uint8 (H, W, 3)."""
+    """One embedded photograph, uint8 (H, W, 3) (the grey ``camera`` repeated on 3 channels)."""
     if name in ("china", "flower"):
         from sklearn.datasets import load_sample_image
 
         return np.asarray(load_sample_image(f"{name}.jpg"), "uint8")
     import skimage.data
 
-    if name not in PHOTOS_TRAIN + PHOTOS_TEST:
-        raise ValueError(f"unknown embedded photo {name!r}; known: {', '.join(PHOTOS_TRAIN + PHOTOS_TEST)}.")
+    known = PHOTOS_TRAIN + PHOTOS_TEST + PHOTOS_EXTRA
+    if name not in known:
+        raise ValueError(f"unknown embedded photo {name!r}; known: {', '.join(known)}.")
+    if name == "motorcycle":
+        return np.asarray(skimage.data.stereo_motorcycle()[0], "uint8")  # the left view
+    if name == "camera":
+        return np.repeat(np.asarray(skimage.data.camera(), "uint8")[..., None], 3, axis=-1)
     return np.asarray(getattr(skimage.data, name)(), "uint8")[..., :3]
 
 
 def photo_names(split="all"):
-    """Names of the embedded photos of ``split`` (``train``, ``test`` or ``all``)."""
-    splits = {"train": PHOTOS_TRAIN, "test": PHOTOS_TEST, "all": PHOTOS_TRAIN + PHOTOS_TEST}
-    if split not in splits:
-        raise ValueError(f"photos has splits 'train', 'test' and 'all'; received {split!r}.")
-    return list(splits[split])
+    """Names of the embedded photos of ``split``: ``train``, ``test``, ``extra``, ``all`` (train and test),
+    or several joined with ``+`` (``train+extra``)."""
+    splits = {"train": PHOTOS_TRAIN, "test": PHOTOS_TEST, "extra": PHOTOS_EXTRA, "all": PHOTOS_TRAIN + PHOTOS_TEST}
+    parts = split.split("+") if isinstance(split, str) else [split]
+    if not all(p in splits for p in parts):
+        raise ValueError(f"photos has splits 'train', 'test', 'extra' and 'all', joined with '+' for more than "
+                         f"one (e.g. 'train+extra'); received {split!r}.")
+    names = [n for p in parts for n in splits[p]]
+    return list(dict.fromkeys(names))  # each photo once
 
 
 def parse_paired_spec(spec, split="train"):
@@ -159,8 +172,8 @@ def _gaussian_blur(image, sigma, radius=5):
     return tf.nn.depthwise_conv2d(out, kw, (1, 1, 1, 1), "VALID")[0]
 
 
-def _augmented_pair(hr_image, seed, scale, hr_crop, degradation):
-    """uint8 HR image, stateless seed -> (LR (c/s, c/s, 3), HR (c, c, 3)) in [-1, 1]."""
+def _augmented_crop(hr_image, seed, hr_crop):
+    """uint8 HR image, stateless seed -> a random flipped and rotated HR crop (c, c, 3), float [0, 255]."""
     shape = tf.shape(hr_image)
     # Images smaller than the crop are upscaled first (a rare, small folder image).
     short = tf.minimum(shape[0], shape[1])
@@ -174,7 +187,11 @@ def _augmented_pair(hr_image, seed, scale, hr_crop, degradation):
     hr = tf.image.stateless_random_flip_left_right(hr, seed=_fold(seed, 11))
     k = tf.random.stateless_uniform((), _fold(seed, 12), 0, 4, tf.int32)
     hr = tf.image.rot90(hr, k)
-    hr = tf.round(tf.clip_by_value(hr, 0.0, 255.0))
+    return tf.ensure_shape(tf.round(tf.clip_by_value(hr, 0.0, 255.0)), (hr_crop, hr_crop, 3))
+
+
+def _pair(hr, seed, scale, hr_crop, degradation):
+    """HR crop float [0, 255], stateless seed -> (LR (c/s, c/s, 3), HR (c, c, 3)) in [-1, 1]."""
     lr = downscale(hr, scale, degradation, seed)
     lr = tf.ensure_shape(lr, (hr_crop // scale, hr_crop // scale, 3))
     hr = tf.ensure_shape(hr, (hr_crop, hr_crop, 3))
@@ -182,11 +199,12 @@ def _augmented_pair(hr_image, seed, scale, hr_crop, degradation):
 
 
 def load_pairs(spec, scale=4, hr_crop=96, batch_size=16, degradation=None, split="train", seed=None,
-               repeat=True, crops_per_image=None):
+               repeat=True, crops_per_image=None, skip_flat=None):
     """Batches of ``(LR (B, c/s, c/s, 3), HR (B, c, c, 3))`` float32 in [-1, 1].
 
     Args:
-        spec: ``photos[:train|test|all]``, ``tfds:NAME[/CONFIG][:SPLIT]`` or ``folder:PATH``.
+        spec: ``photos[:train|test|extra|all]`` (splits joined with ``+``),
+            ``tfds:NAME[/CONFIG][:SPLIT]`` or ``folder:PATH``.
         scale: 2, 3, 4 or 8; ``hr_crop`` must be a multiple of it.
         hr_crop: side of the random HR crops (96 in SRGAN, 128 in ESRGAN).
         degradation: ``None`` (bicubic only), ``"realistic"`` (blur, noise,
@@ -197,6 +215,12 @@ def load_pairs(spec, scale=4, hr_crop=96, batch_size=16, degradation=None, split
         crops_per_image: crops drawn from each image per pass; default: enough
             to cover the image's area once (at least 1), so a few large photos
             give as many crops as their pixels allow.
+        skip_flat: drop HR crops that are nearly black or flat
+            (:func:`~tfgan_models.data.images.informative`), as the translation
+            pipeline does. Default: on for the embedded photos, whose black
+            backgrounds (retina, hubble_deep_field) are three quarters of their
+            area and carry no detail to learn; off for TFDS and folders, whose
+            content is not known (a folder of dark images would never yield a batch).
     """
     scale = check_scale(scale, hr_crop)
     degradation = check_degradation(degradation)
@@ -219,8 +243,13 @@ def load_pairs(spec, scale=4, hr_crop=96, batch_size=16, degradation=None, split
     ds = ds.shuffle(256, seed=seed, reshuffle_each_iteration=True)
     seeds = tf.data.Dataset.random(seed=seed).batch(2)
     ds = tf.data.Dataset.zip((ds, seeds)).map(
-        lambda im, s: _augmented_pair(im, s, scale, hr_crop, degradation), num_parallel_calls=tf.data.AUTOTUNE,
-        deterministic=True)
+        lambda im, s: (_augmented_crop(im, s, hr_crop), s), num_parallel_calls=tf.data.AUTOTUNE, deterministic=True)
+    if skip_flat is None:
+        skip_flat = parse_paired_spec(spec, split)[0] == "photos"
+    if skip_flat:  # before the downscale: a skipped crop costs no resize
+        ds = ds.filter(lambda hr, s: informative(hr))
+    ds = ds.map(lambda hr, s: _pair(hr, s, scale, hr_crop, degradation), num_parallel_calls=tf.data.AUTOTUNE,
+                deterministic=True)
     return ds.batch(int(batch_size), drop_remainder=True).prefetch(tf.data.AUTOTUNE)
 
 

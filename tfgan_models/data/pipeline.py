@@ -14,7 +14,8 @@ from tfgan_models.data.tfds_source import load_tfds, parse_tfds_spec
 
 DATA_SPECS = (
     ("digits[:train|test]", "scikit-learn's 1,797 8x8 digits with labels, resized (default 32x32)"),
-    ("photos[:train|test|all]", "the 9 embedded colour photographs, cropped and resized (default 128x128)"),
+    ("photos[:train|test|extra|all]", "the embedded photographs (9, and 2 extra), cropped and resized "
+                                      "(default 128x128); splits join with '+'"),
     ("ring8", "PacGAN's 8 Gaussians on the unit circle (sigma 0.01), 100k 2-D points"),
     ("grid25", "PacGAN's 25 Gaussians on {-4..4}^2 (sigma 0.05), 100k 2-D points"),
     ("tfds:NAME[/CONFIG][:SPLIT]", "any TensorFlow Datasets image set (default split train)"),
@@ -59,7 +60,11 @@ def parse_spec(spec):
 
             check_attribute(attribute)
         return "avatars", (arg or "train", attribute)
-    if kind == "photos" and arg in ("", "train", "test", "all"):
+    if kind == "photos":
+        from tfgan_models.data.paired import photo_names
+
+        if arg:
+            photo_names(arg)  # train, test, extra, all, or several joined with "+"
         return kind, arg or None
     raise ValueError(f"unknown data spec {spec!r}; known specs: {SPEC_HELP}.")
 

@@ -40,7 +40,7 @@ import tensorflow as tf
 
 from tfgan_models.data import avatars, paired as paired_data
 from tfgan_models.data.folder import scan_folder
-from tfgan_models.data.images import set_channels
+from tfgan_models.data.images import informative, set_channels
 from tfgan_models.data.tfds_source import parse_tfds_spec
 
 PAIRED_KINDS = ("paired", "colorize", "edges")
@@ -55,7 +55,6 @@ HUE_SHIFT = 1.0 / 3.0   # the known mapping of hue:SOURCE, a 120-degree hue rota
 JITTER = 286.0 / 256.0  # load size / crop size of Pix2Pix and CycleGAN
 EDGE_THRESHOLD = 0.35   # Sobel magnitude (pixels in [0, 1]) above which a pixel is an edge
 CROPS_PER_PHOTO = 32    # crops of each large photo per pass: every photo weighs the same
-MIN_CROP_MEAN, MIN_CROP_STD = 24.0, 8.0  # grey level and contrast (of 255) a photo crop needs; see informative()
 
 
 # ------------------------------------------------------------------ specs
@@ -270,14 +269,6 @@ def _crops(mode, images):
     if mode != "crop":
         return images
     return images.flat_map(lambda im: tf.data.Dataset.from_tensors(im).repeat(CROPS_PER_PHOTO))
-
-
-def informative(crop):
-    """False for crops that are nearly black or flat (float (S, S, 3) in [0, 255]): the black
-    backgrounds of retina and hubble_deep_field, three quarters of the embedded photos' area,
-    carry no colour to learn and let a translator collapse to black."""
-    grey = tf.reduce_mean(crop, axis=-1)
-    return tf.logical_and(tf.reduce_mean(grey) > MIN_CROP_MEAN, tf.math.reduce_std(grey) > MIN_CROP_STD)
 
 
 def _seeded(ds, seed):

@@ -296,6 +296,7 @@ def _data_images(source, size, n, seed):
 
     if hasattr(registry.variant_class(source.settings["variant"]), "data_kind"):  # translation: its own specs
         from tfgan_models.data import translation
+        from tfgan_models.data.images import MIN_CROP_STD
 
         side = size[0]
         if "avatars" in spec:  # rendered faces: drawn at the training size and resized, not rendered anew
@@ -309,7 +310,7 @@ def _data_images(source, size, n, seed):
             images = tf.image.resize(images, size).numpy().astype("uint8")
         # Instance norm magnifies rounding on flat images (a plain background): gates and calibration
         # use images with some contrast, topped up with smooth random ones.
-        keep = images[images.mean(axis=-1).std(axis=(1, 2)) >= translation.MIN_CROP_STD]
+        keep = images[images.mean(axis=-1).std(axis=(1, 2)) >= MIN_CROP_STD]
         extra = gates.smooth_images(n - len(keep), size, source.channels_in, seed=gates.GATE_SEED + seed)
         return np.concatenate([keep, extra]) if len(keep) < n else keep
     ds = data_lib.load(spec, batch_size=n, image_size=size, channels=source.channels_in, seed=seed,

@@ -169,13 +169,10 @@ def _avg_pool(x, name):
 
 
 def _sequential(x, seq, name):
-    """A tower: its children in order (pools by kind, everything else a Conv2dLayer)."""
+    """A tower: its children in order (the pool towers' 3x3 average pool, everything else a Conv2dLayer)."""
     for child_name, child in seq._modules.items():
-        kind = type(child).__name__
-        if kind == "AvgPool2d":
+        if type(child).__name__ == "AvgPool2d":
             x = _avg_pool(x, f"{name}_{child_name}")
-        elif kind == "MaxPool2d":
-            x = keras.layers.MaxPooling2D(3, 2, name=f"{name}_{child_name}")(x)
         else:
             x = _conv(x, child, f"{name}_{child_name}")
     return x

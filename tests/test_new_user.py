@@ -121,6 +121,20 @@ def test_ctrl_c_during_export_says_nothing_was_written(tiny_run, tmp_path):
     assert not os.path.exists(tmp_path / "models" / "run" / "1")
 
 
+def test_ctrl_c_that_tensorflow_turns_into_another_error_is_still_an_interrupt(tiny_run, tmp_path):
+    # Seen in CI: SIGINT landed inside TensorFlow's C++ nest.flatten while a SavedModel traced, and what came
+    # out was an AttributeError (a SystemError in the chain), not KeyboardInterrupt.
+    script = ("import sys, time\nfrom tfgan_models import cli\ncli._import_tensorflow_quietly()\n"
+              "def swallowing(args):\n    print('exporting', flush=True)\n    try:\n        time.sleep(60)\n"
+              "    except KeyboardInterrupt:\n"
+              "        raise AttributeError(\"'SymbolicTensor' object has no attribute '_type_spec'\")\n"
+              "cli._export = swallowing\n"
+              f"sys.exit(cli.main(['export', {str(tiny_run)!r}, '--out', 'models']))\n")
+    code, err = interrupt(script, tmp_path, wait_for="exporting")
+    assert code == 130, err
+    assert "nothing was written" in one_line(err)
+
+
 def test_ctrl_c_during_sample_does_not_promise_a_resume(tiny_run, tmp_path):
     script = ("import sys, time\nfrom tfgan_models import cli\ncli._import_tensorflow_quietly()\n"
               "from tfgan_models import runs\n"

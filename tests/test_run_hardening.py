@@ -31,11 +31,12 @@ def _history(out):
 
 def _check_no_partial_file(out, temporaries_allowed=False):
     """Every file of the run is complete: JSON parses, .keras / .h5 are whole archives, PNGs end with IEND.
-    A killed writer may leave a ``.tmp-*`` file (never read, removed by the next run) but never a damaged file."""
+    A killed writer may leave a ``.tmp-*`` file or an ``epoch_N.partial`` backup folder (never read, removed
+    by the next run) but never a damaged file."""
     for root, _, files in os.walk(out):
         for name in files:
             path = os.path.join(root, name)
-            if name.startswith(".tmp-") and temporaries_allowed:
+            if temporaries_allowed and (name.startswith(".tmp-") or root.endswith(".partial")):
                 continue
             assert not name.startswith(".tmp-"), f"a half-written temporary file is left: {path}"
             if name.endswith(".json"):

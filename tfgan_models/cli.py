@@ -442,7 +442,42 @@ _INTERRUPTED = {"train": "tfgan: interrupted; run the same command again to resu
                 "export": "tfgan: interrupted; nothing was written (an export is all or nothing)."}
 
 
+class _CtrlC:
+    """Whether SIGINT arrived during :func:`main`. TensorFlow's C++ code can swallow the
+    KeyboardInterrupt raised inside it and surface another error instead (seen: an AttributeError
+    from ``nest.flatten`` while a SavedModel traced); such an error still means Ctrl-C."""
+
+    seen = False
+
+    @classmethod
+    def handler(cls, signum, frame):
+        cls.seen = True
+        raise KeyboardInterrupt
+
+
 def main(argv=None):
+    """The ``tfgan`` command; returns its exit status (0, 1, 2, or 130 after Ctrl-C)."""
+    import signal
+    import threading
+
+    if (threading.current_thread() is not threading.main_thread()  # signals reach the main thread only
+            or signal.getsignal(signal.SIGINT) is not signal.default_int_handler):  # ignored, or someone else's
+        return _main(argv)
+    _CtrlC.seen = False
+    previous = signal.signal(signal.SIGINT, _CtrlC.handler)
+    try:
+        return _main(argv)
+    except Exception:
+        if not _CtrlC.seen:
+            raise
+        command = (argv if argv is not None else sys.argv[1:])[:1]
+        print(_INTERRUPTED.get(command[0] if command else "", "tfgan: interrupted."), file=sys.stderr)
+        return 130
+    finally:
+        signal.signal(signal.SIGINT, previous)
+
+
+def _main(argv=None):
     os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
     args = _parser().parse_args(argv)
     try:  # Ctrl-C while TensorFlow loads (seconds): one line, not a traceback from inside its import
@@ -489,7 +524,7 @@ def main(argv=None):
         print(f"tfgan: {err}", file=sys.stderr)
         return 1
     except (ValueError, FileNotFoundError, NotADirectoryError) as err:
-        if os.environ.get("TFGAN_DEBUG") or not _raised_by_us(err):
+        if _CtrlC.seen or os.environ.get("TFGAN_DEBUG") or not _raised_by_us(err):
             raise  # an internal error: Python prints the traceback and exits with 1
         print(f"tfgan: error: {err}", file=sys.stderr)
         return EXIT_BAD_INPUT

@@ -105,6 +105,12 @@ def interrupt(argv_or_script, tmp_path, wait_for=None, delay=0.4):
     return proc.returncode, err
 
 
+def cli_script(patch, argv):
+    """A child script: TensorFlow loaded, then ``patch`` (source that replaces a slow step), then ``tfgan argv``."""
+    return ("import sys, time\nfrom tfgan_models import cli\ncli._import_tensorflow_quietly()\n"
+            f"{patch}sys.exit(cli.main({argv!r}))\n")
+
+
 def test_ctrl_c_while_tensorflow_loads_is_one_line_and_exit_130(tmp_path):
     code, err = interrupt(tiny_train(tmp_path / "run"), tmp_path)
     assert code == 130, err
@@ -124,23 +130,19 @@ def test_ctrl_c_during_export_says_nothing_was_written(tiny_run, tmp_path):
 def test_ctrl_c_that_tensorflow_turns_into_another_error_is_still_an_interrupt(tiny_run, tmp_path):
     # Seen in CI: SIGINT landed inside TensorFlow's C++ nest.flatten while a SavedModel traced, and what came
     # out was an AttributeError (a SystemError in the chain), not KeyboardInterrupt.
-    script = ("import sys, time\nfrom tfgan_models import cli\ncli._import_tensorflow_quietly()\n"
-              "def swallowing(args):\n    print('exporting', flush=True)\n    try:\n        time.sleep(60)\n"
-              "    except KeyboardInterrupt:\n"
-              "        raise AttributeError(\"'SymbolicTensor' object has no attribute '_type_spec'\")\n"
-              "cli._export = swallowing\n"
-              f"sys.exit(cli.main(['export', {str(tiny_run)!r}, '--out', 'models']))\n")
+    script = cli_script("def swallowing(args):\n    print('exporting', flush=True)\n    try:\n        time.sleep(60)\n"
+                        "    except KeyboardInterrupt:\n"
+                        "        raise AttributeError(\"'SymbolicTensor' object has no attribute '_type_spec'\")\n"
+                        "cli._export = swallowing\n", ["export", str(tiny_run), "--out", "models"])
     code, err = interrupt(script, tmp_path, wait_for="exporting")
     assert code == 130, err
     assert "nothing was written" in one_line(err)
 
 
 def test_ctrl_c_during_sample_does_not_promise_a_resume(tiny_run, tmp_path):
-    script = ("import sys, time\nfrom tfgan_models import cli\ncli._import_tensorflow_quietly()\n"
-              "from tfgan_models import runs\n"
-              "def slow(*args, **kwargs):\n    print('loading', flush=True)\n    time.sleep(60)\n"
-              "runs.load_model = slow\n"
-              f"sys.exit(cli.main(['sample', {str(tiny_run)!r}, '--out', 'x.png']))\n")
+    script = cli_script("from tfgan_models import runs\n"
+                        "def slow(*args, **kwargs):\n    print('loading', flush=True)\n    time.sleep(60)\n"
+                        "runs.load_model = slow\n", ["sample", str(tiny_run), "--out", "x.png"])
     code, err = interrupt(script, tmp_path, wait_for="loading")
     assert code == 130, err
     assert one_line(err) == "tfgan: interrupted."

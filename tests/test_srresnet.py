@@ -42,6 +42,23 @@ def test_anchor_starts_as_nearest_neighbour_upsampling(build):
     np.testing.assert_allclose(np.asarray(g(x)), nearest, atol=1e-6)  # zero-initialised last conv
 
 
+def test_residual_init_scale_starts_the_blocks_near_identity_as_basicsr():
+    fan_in = 3 * 3 * 64
+    scaled = srresnet_generator(4, blocks=2, filters=64, batch_norm=False, residual_init_scale=0.1)
+    plain = srresnet_generator(4, blocks=2, filters=64, batch_norm=False)
+    for name in ("res_0_conv1", "res_1_conv2"):
+        std = float(np.std(scaled.get_layer(name).kernel.numpy()))
+        assert std == pytest.approx(0.1 * np.sqrt(2.0 / fan_in), rel=0.05)  # He-normal x 0.1
+        assert std < 0.2 * float(np.std(plain.get_layer(name).kernel.numpy()))
+    # Only the residual blocks are scaled: the trunk and the upsampling keep Keras's default.
+    assert np.std(scaled.get_layer("trunk_conv").kernel.numpy()) == pytest.approx(
+        np.std(plain.get_layer("trunk_conv").kernel.numpy()), rel=0.1)
+    model = tiny_sr("srresnet", residual_init_scale=0.1)
+    check_config_roundtrip(model)
+    assert runs.run_settings("srresnet", "demo")["model"]["residual_init_scale"] == 0.1
+    assert "residual_init_scale" not in runs.run_settings("srresnet", "paper")["model"]
+
+
 def test_mobile_is_abpn_sized():
     assert 40_000 < abpn_generator(4, blocks=5, filters=28).count_params() < 60_000
 
@@ -50,7 +67,7 @@ def test_demo_preset_has_no_bn_and_anneals_to_zero_at_its_last_step():
     settings = runs.run_settings("srresnet", "demo")
     run = settings["run"]
     total = run["epochs"] * run["steps_per_epoch"]
-    assert total == 3000 and settings["model"]["batch_norm"] is False
+    assert total == 3400 and settings["model"]["batch_norm"] is False
     assert run["data"] == "photos:train+extra"
     json.dumps(settings)  # the schedule is recorded in config.json as plain JSON
     model = runs.build_model(settings)

@@ -6,7 +6,7 @@ and seed:
 1. Train with ``runs.train`` (exactly what ``tfgan train srresnet --preset P``
    runs) on the preset's data (``photos:train+extra``: the 6 P3 training
    photos and the 2 extra embedded ones), the preset's whole
-   schedule (the demo's cosine decay ends with its 3,000 steps: a run cut
+   schedule (the demo's cosine decay ends with its 3,400 steps: a run cut
    short by a clock would stop at a high learning rate); the training time is
    reported against the 10-minute target. ``--quick`` (or ``budget_s``) stops
    training after a wall-clock budget instead (120 s).

@@ -57,6 +57,9 @@ def test_residual_init_scale_starts_the_blocks_near_identity_as_basicsr():
     check_config_roundtrip(model)
     assert runs.run_settings("srresnet", "demo")["model"]["residual_init_scale"] == 0.1
     assert "residual_init_scale" not in runs.run_settings("srresnet", "paper")["model"]
+    for bad in (dict(residual_init_scale=0.0), dict(residual_init_scale=0.1, architecture="abpn")):
+        with pytest.raises(ValueError, match="residual_init_scale must be > 0"):
+            SRResNet(scale=4, data_shape=(16, 16, 3), blocks=1, filters=4, **bad)
 
 
 def test_mobile_is_abpn_sized():

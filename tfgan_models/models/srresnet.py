@@ -228,6 +228,9 @@ class SRResNet(SRModel):
     def __init__(self, scale=4, data_shape=(96, 96, 3), blocks=16, filters=64, batch_norm=True,
                  architecture="srresnet", global_residual=False, residual_init_scale=None, generator=None,
                  discriminator=None, **kwargs):
+        if residual_init_scale is not None and not (architecture == "srresnet" and float(residual_init_scale) > 0):
+            raise ValueError(f"residual_init_scale must be > 0 and needs architecture 'srresnet' (residual "
+                             f"blocks), received {residual_init_scale!r} with {architecture!r}.")
         if generator is None:
             generator = build_generator(architecture, int(scale), int(blocks), int(filters), batch_norm,
                                         bool(global_residual), residual_init_scale)

@@ -448,11 +448,41 @@ class _CtrlC:
     from ``nest.flatten`` while a SavedModel traced); such an error still means Ctrl-C."""
 
     seen = False
+    saved_stderr = None  # fd 2 as it was before Ctrl-C parked it
+    armed = False  # parks stderr only once TensorFlow is imported (its import parks stderr on its own)
 
     @classmethod
     def handler(cls, signum, frame):
-        cls.seen = True
+        if not cls.seen:
+            cls.seen = True
+            if cls.armed:
+                cls.park_stderr()
         raise KeyboardInterrupt
+
+    @classmethod
+    def park_stderr(cls):
+        """After Ctrl-C, what interrupted library code prints is noise (seen: a traceback TensorFlow's C++
+        prints itself when the KeyboardInterrupt lands inside ``nest.flatten``): fd 2 goes to /dev/null
+        until :meth:`restore_stderr`, so the user reads one line."""
+        try:
+            sys.stderr.flush()
+            cls.saved_stderr = os.dup(2)
+            devnull = os.open(os.devnull, os.O_WRONLY)
+            os.dup2(devnull, 2)
+            os.close(devnull)
+        except (OSError, ValueError):
+            cls.saved_stderr = None
+
+    @classmethod
+    def restore_stderr(cls):
+        if cls.saved_stderr is not None:
+            try:
+                sys.stderr.flush()
+            except (OSError, ValueError):
+                pass
+            os.dup2(cls.saved_stderr, 2)
+            os.close(cls.saved_stderr)
+            cls.saved_stderr = None
 
 
 def main(argv=None):
@@ -463,17 +493,19 @@ def main(argv=None):
     if (threading.current_thread() is not threading.main_thread()  # signals reach the main thread only
             or signal.getsignal(signal.SIGINT) is not signal.default_int_handler):  # ignored, or someone else's
         return _main(argv)
-    _CtrlC.seen = False
+    _CtrlC.seen = _CtrlC.armed = False
     previous = signal.signal(signal.SIGINT, _CtrlC.handler)
     try:
         return _main(argv)
     except Exception:
         if not _CtrlC.seen:
             raise
+        _CtrlC.restore_stderr()
         command = (argv if argv is not None else sys.argv[1:])[:1]
         print(_INTERRUPTED.get(command[0] if command else "", "tfgan: interrupted."), file=sys.stderr)
         return 130
     finally:
+        _CtrlC.restore_stderr()  # whatever else ends main (a second Ctrl-C, SystemExit) is heard again
         signal.signal(signal.SIGINT, previous)
 
 
@@ -484,8 +516,10 @@ def _main(argv=None):
         _import_tensorflow_quietly()
         from tfgan_models.callbacks import NonFiniteLossError, TrainingCollapseError
     except KeyboardInterrupt:
+        _CtrlC.restore_stderr()
         print("tfgan: interrupted while starting; nothing was done.", file=sys.stderr)
         return 130
+    _CtrlC.armed = True
 
     try:
         if args.command == "train" and args.out:
@@ -529,6 +563,7 @@ def _main(argv=None):
         print(f"tfgan: error: {err}", file=sys.stderr)
         return EXIT_BAD_INPUT
     except KeyboardInterrupt:
+        _CtrlC.restore_stderr()
         print(_INTERRUPTED.get(args.command, "tfgan: interrupted."), file=sys.stderr)
         return 130
     return 0
